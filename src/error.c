@@ -1,0 +1,21 @@
+/* Return codes -> names.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "cthreading/base.h"
+
+const char *ct_strerror(int code)
+{
+    switch (code) {
+    case CT_OK:        return "CT_OK: success";
+    case CT_ETIMEDOUT: return "CT_ETIMEDOUT: timed out";
+    case CT_EPERM:     return "CT_EPERM: operation not permitted (not held by the caller)";
+    case CT_EINVAL:    return "CT_EINVAL: invalid argument";
+    case CT_EBROKEN:   return "CT_EBROKEN: barrier is broken";
+    case CT_EOVERFLOW: return "CT_EOVERFLOW: value too large";
+    case CT_ENOMEM:    return "CT_ENOMEM: out of memory";
+    case CT_EDEADLK:   return "CT_EDEADLK: would deadlock (already held by the caller)";
+    case CT_EAGAIN:    return "CT_EAGAIN: resource temporarily unavailable";
+    default:           return "unknown cthreading error";
+    }
+}

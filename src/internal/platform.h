@@ -1,0 +1,51 @@
+/* The one selection header: which OS and CPU we build for.
+ *
+ * Platform #ifs live here and in the backend files (src/wait/, src/platform/)
+ * only; primitives include this header and call what it names.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CT_INTERNAL_PLATFORM_H
+#define CT_INTERNAL_PLATFORM_H
+
+#if defined(_WIN32)
+#  define CT__OS_WINDOWS 1
+#else
+#  define CT__OS_POSIX 1
+#endif
+
+/* ct__cpu_relax(): the spin-wait hint (x86 PAUSE, Arm YIELD).  It lowers the
+ * power and memory-order-violation cost of a spin loop and lets a sibling
+ * hyper-thread run. */
+#if defined(__x86_64__) || defined(__i386__)
+#  include <immintrin.h>
+#  define ct__cpu_relax() _mm_pause()
+#elif defined(__aarch64__) || defined(__arm__)
+#  define ct__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#  define ct__cpu_relax() ((void)0)
+#endif
+
+/* Is the build instrumented by ThreadSanitizer?  clang 14 does not define
+ * __SANITIZE_THREAD__ (gcc does), so ask __has_feature too. */
+#if defined(__SANITIZE_THREAD__)
+#  define CT__TSAN 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define CT__TSAN 1
+#  endif
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define CT__LIKELY(x)   __builtin_expect(!!(x), 1)
+#  define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#  define CT__NOINLINE    __attribute__((noinline))
+#  define CT__COLD        __attribute__((cold))
+#else
+#  define CT__LIKELY(x)   (x)
+#  define CT__UNLIKELY(x) (x)
+#  define CT__NOINLINE
+#  define CT__COLD
+#endif
+
+#endif /* CT_INTERNAL_PLATFORM_H */

@@ -1,0 +1,70 @@
+/* Wait backend: Linux futexes.
+ *
+ * Private futexes (the words never cross a process boundary), and
+ * FUTEX_WAIT_BITSET so the kernel takes an *absolute* CLOCK_MONOTONIC
+ * deadline: a wait interrupted by a signal (EINTR) is simply repeated with the
+ * same deadline, so signals cannot make it drift.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wait.h"
+#include "../internal/platform.h"
+
+static long futex(const uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, ts, NULL,
+                   FUTEX_BITSET_MATCH_ANY);
+}
+
+CT__COLD static void futex_failed(const char *what, int err)
+{
+    fprintf(stderr, "cthreading: futex(%s) failed unexpectedly: errno %d\n", what, err);
+    abort();
+}
+
+int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
+{
+    struct timespec ts, *tsp = NULL;
+
+    if (deadline != CT__NO_DEADLINE) {
+        ts.tv_sec = (time_t)(deadline / 1000000000);
+        ts.tv_nsec = (long)(deadline % 1000000000);
+        tsp = &ts;
+    }
+    for (;;) {
+        if (futex(addr, FUTEX_WAIT_BITSET, expected, tsp) == 0)
+            return CT_OK;
+        switch (errno) {
+        case EAGAIN:            /* *addr != expected on entry */
+            return CT_OK;
+        case EINTR:             /* a signal: wait again for the same deadline */
+            continue;
+        case ETIMEDOUT:
+            return CT_ETIMEDOUT;
+        default:
+            futex_failed("FUTEX_WAIT_BITSET", errno);
+        }
+    }
+}
+
+void ct_wake_one(const uint32_t *addr)
+{
+    if (futex(addr, FUTEX_WAKE, 1, NULL) < 0)
+        futex_failed("FUTEX_WAKE", errno);
+}
+
+void ct_wake_all(const uint32_t *addr)
+{
+    if (futex(addr, FUTEX_WAKE, INT_MAX, NULL) < 0)
+        futex_failed("FUTEX_WAKE", errno);
+}

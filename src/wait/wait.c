@@ -1,0 +1,21 @@
+/* ct_wait: the public, relative-timeout face of the backend's ct__wait_until.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <assert.h>
+#include <stddef.h>
+#include "wait.h"
+
+int ct_wait(const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
+{
+    int64_t deadline;
+    int rc;
+
+    assert(addr != NULL);
+    rc = ct__deadline_from_timeout(timeout_ns, &deadline);
+    if (rc != CT_OK)
+        return rc;
+    if (timeout_ns == 0)
+        return __atomic_load_n(addr, __ATOMIC_ACQUIRE) == expected ? CT_ETIMEDOUT : CT_OK;
+    return ct__wait_until(addr, expected, deadline);
+}

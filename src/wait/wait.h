@@ -1,0 +1,23 @@
+/* The internal wait contract: the three calls every primitive is built on.
+ *
+ * Exactly one backend implements it (CMake compiles one of futex.c, win32.c,
+ * parking.c); ct_wake_one / ct_wake_all are the public symbols themselves.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CT_WAIT_WAIT_H
+#define CT_WAIT_WAIT_H
+
+#include <stdint.h>
+#include "cthreading/wait.h"
+#include "../internal/clock.h"
+
+/* Blocks while *addr == expected (read atomically), until a wake on addr or
+ * until the monotonic clock reaches deadline (absolute ns; CT__NO_DEADLINE for
+ * none).  Returns CT_OK (woken, value differed, or spuriously — callers loop)
+ * or CT_ETIMEDOUT (deadline reached).  Signals never end the wait early: the
+ * backend re-waits against the same deadline.  The comparison and the sleep
+ * are atomic with respect to ct_wake_one / ct_wake_all on the same address. */
+int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline);
+
+#endif /* CT_WAIT_WAIT_H */

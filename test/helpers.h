@@ -1,0 +1,30 @@
+/* Small helpers shared by the test files (white-box: they use the library's
+ * internal monotonic clock).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CT_TEST_HELPERS_H
+#define CT_TEST_HELPERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include "internal/clock.h"
+
+static inline int64_t t_now(void) { return ct__now_ns(); }
+
+/* Spin (yielding the CPU) until *flag != 0 or `limit_ns` passed; returns the
+ * final value.  Used to wait for a thread's announcement without a sleep. */
+static inline int t_await(atomic_int *flag, int64_t limit_ns)
+{
+    int64_t end = t_now() + limit_ns;
+    int v;
+    while ((v = atomic_load(flag)) == 0 && t_now() < end)
+        ct_wait(&(uint32_t){0}, 0, CT_US(50)); /* a short pause via the wait layer */
+    return v;
+}
+
+/* Generous upper bound on "returned promptly" for timing checks on a shared,
+ * noisy 2-core machine (and under sanitizers). */
+#define T_SLACK CT_SEC(5)
+
+#endif

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing (Debian), then builds
+# and runs the whole suite four ways — gcc debug (Criterion), clang +
+# ThreadSanitizer (built-in runner), clang + AddressSanitizer + UBSan, and the
+# portable parking backend — and ends with each build's summary line.
+# Exits non-zero on any failure or sanitizer report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# ---- dependencies -------------------------------------------------------------
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v gcc >/dev/null || need+=(gcc)
+command -v clang >/dev/null || need+=(clang)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+pkg-config --exists criterion 2>/dev/null || need+=(libcriterion-dev)
+# clang's sanitizer and libFuzzer runtimes
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 \
+  || need+=(libclang-rt-14-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# ---- builds ---------------------------------------------------------------------
+jobs=$(nproc 2>/dev/null || echo 2)
+builds=(dev tsan asan parking)
+declare -A result
+failed=0
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 exitcode=66"
+export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
+
+for b in "${builds[@]}"; do
+  echo "== build '$b'"
+  log="$root/build/$b.log"
+  mkdir -p "$root/build"
+  if ! cmake --preset "$b" >"$log" 2>&1 || ! cmake --build --preset "$b" -j "$jobs" >>"$log" 2>&1; then
+    tail -40 "$log"
+    result[$b]="BUILD FAILED (see build/$b.log)"
+    failed=1
+    continue
+  fi
+  # Serial: the threaded tests are CPU-heavy on 2 cores.
+  if ctest --preset "$b" -j1 2>&1 | tee "$root/build/$b.ctest.log" | grep -E '^\s*[0-9]+/[0-9]+ Test|Failed|Error|WARNING: ThreadSanitizer|ERROR: AddressSanitizer|runtime error'; then :; fi
+  summary=$(grep -E 'tests passed' "$root/build/$b.ctest.log" | tail -1)
+  result[$b]="${summary:-no ctest summary}"
+  if ! grep -q '100% tests passed' "$root/build/$b.ctest.log"; then
+    failed=1
+    grep -E -A60 'The following tests FAILED|\*\*\*Failed|Output from' "$root/build/$b.ctest.log" | head -120 || true
+  fi
+done
+
+echo
+echo "== summary"
+total_pass=0
+total_fail=0
+for b in "${builds[@]}"; do
+  printf '%-8s %s\n' "$b:" "${result[$b]}"
+  if [[ ${result[$b]} =~ ([0-9]+)%\ tests\ passed,\ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+    total_fail=$((total_fail + BASH_REMATCH[2]))
+    total_pass=$((total_pass + BASH_REMATCH[3] - BASH_REMATCH[2]))
+  else
+    total_fail=$((total_fail + 1))
+  fi
+done
+echo "ctest: $total_pass passed, $total_fail failed"
+exit $(( failed || total_fail > 0 ))

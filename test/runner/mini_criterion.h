@@ -1,0 +1,71 @@
+/* A minimal in-process test runner behind the Criterion macros the suite uses
+ * (see test/ct_test.h).  Runs every registered test in order, in one process,
+ * each under a watchdog that aborts the run when a test exceeds its timeout,
+ * and ends with the line "N passed, N failed".  Exit status 0 iff none failed.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CT_MINI_CRITERION_H
+#define CT_MINI_CRITERION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ct_test_desc {
+    const char *suite;
+    const char *name;
+    void (*fn)(void);
+    double timeout;      /* seconds; 0 = the runner's default */
+    bool disabled;
+    struct ct_test_desc *next;
+};
+
+void ct_test_register(struct ct_test_desc *d);
+void ct_test_check(bool ok, bool fatal, const char *expr, const char *file, int line,
+                   const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+#define CT__TEST_FN(s, n) ct_test_fn_##s##_##n
+#define CT__TEST_DESC(s, n) ct_test_desc_##s##_##n
+
+#define Test(s_, n_, ...)                                                          \
+    static void CT__TEST_FN(s_, n_)(void);                                         \
+    static struct ct_test_desc CT__TEST_DESC(s_, n_) = {                           \
+        .suite = #s_, .name = #n_, .fn = CT__TEST_FN(s_, n_), __VA_ARGS__          \
+    };                                                                             \
+    __attribute__((constructor)) static void ct_test_reg_##s_##_##n_(void)         \
+    {                                                                              \
+        ct_test_register(&CT__TEST_DESC(s_, n_));                                  \
+    }                                                                              \
+    static void CT__TEST_FN(s_, n_)(void)
+
+#define CT__CHECK(fatal, cond, text, ...) \
+    ct_test_check(!!(cond), (fatal), (text), __FILE__, __LINE__, "" __VA_ARGS__)
+
+#define cr_assert(cond, ...) CT__CHECK(true, (cond), #cond, __VA_ARGS__)
+#define cr_expect(cond, ...) CT__CHECK(false, (cond), #cond, __VA_ARGS__)
+#define cr_assert_not(cond, ...) CT__CHECK(true, !(cond), "!(" #cond ")", __VA_ARGS__)
+#define cr_expect_not(cond, ...) CT__CHECK(false, !(cond), "!(" #cond ")", __VA_ARGS__)
+#define cr_fail(...) CT__CHECK(true, 0, "cr_fail", __VA_ARGS__)
+
+#define CT__CMP(fatal, a, op, b, ...) \
+    CT__CHECK(fatal, ((a) op (b)), #a " " #op " " #b, __VA_ARGS__)
+#define cr_assert_eq(a, b, ...)  CT__CMP(true, a, ==, b, __VA_ARGS__)
+#define cr_assert_neq(a, b, ...) CT__CMP(true, a, !=, b, __VA_ARGS__)
+#define cr_assert_lt(a, b, ...)  CT__CMP(true, a, <, b, __VA_ARGS__)
+#define cr_assert_leq(a, b, ...) CT__CMP(true, a, <=, b, __VA_ARGS__)
+#define cr_assert_gt(a, b, ...)  CT__CMP(true, a, >, b, __VA_ARGS__)
+#define cr_assert_geq(a, b, ...) CT__CMP(true, a, >=, b, __VA_ARGS__)
+#define cr_expect_eq(a, b, ...)  CT__CMP(false, a, ==, b, __VA_ARGS__)
+#define cr_expect_neq(a, b, ...) CT__CMP(false, a, !=, b, __VA_ARGS__)
+#define cr_expect_lt(a, b, ...)  CT__CMP(false, a, <, b, __VA_ARGS__)
+#define cr_expect_leq(a, b, ...) CT__CMP(false, a, <=, b, __VA_ARGS__)
+#define cr_expect_gt(a, b, ...)  CT__CMP(false, a, >, b, __VA_ARGS__)
+#define cr_expect_geq(a, b, ...) CT__CMP(false, a, >=, b, __VA_ARGS__)
+#define cr_assert_null(p, ...)     CT__CHECK(true, (p) == NULL, #p " == NULL", __VA_ARGS__)
+#define cr_assert_not_null(p, ...) CT__CHECK(true, (p) != NULL, #p " != NULL", __VA_ARGS__)
+
+#endif
