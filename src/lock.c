@@ -10,8 +10,10 @@
  *   acquire slow:  spin with plain loads while held, CAS 0 -> 1 when seen free;
  *                  then XCHG -> 2: if the old value was 0 we hold it (in state
  *                  PARKED, conservatively), else sleep while the word is 2.
- *   release:       CAS v -> 0 for v != 0 (release order); if v was PARKED,
- *                  wake one sleeper.  v == 0 is CT_EPERM, word unchanged.
+ *   release:       XCHG -> 0 (release order); if the old value was PARKED,
+ *                  wake one sleeper.  An old value of 0 means the lock was
+ *                  not locked: CT_EPERM, and the word is unchanged (it was 0
+ *                  and still is), so one XCHG serves both outcomes exactly.
  *
  * No lost wake-up: a thread only sleeps after it has itself written PARKED
  * (with XCHG) and the wait layer re-checks the word == PARKED atomically with
@@ -77,9 +79,8 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
 void ct_lock_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
-    if (CT__LIKELY(try_fast(word(l))))
-        return;
-    (void)acquire_slow(l, CT__NO_DEADLINE);
+    if (CT__UNLIKELY(!try_fast(word(l))))
+        (void)acquire_slow(l, CT__NO_DEADLINE);
 }
 
 bool ct_lock_try_acquire(ct_lock_t *l)
@@ -106,21 +107,13 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
 
 int ct_lock_release(ct_lock_t *l)
 {
-    _Atomic uint32_t *w;
-    uint32_t s;
+    uint32_t old;
 
     assert(l != NULL);
-    w = word(l);
-    s = ct__load_relaxed(w);
-    do {
-        if (s == UNLOCKED)
-            return CT_EPERM;
-    } while (!atomic_compare_exchange_weak_explicit(w, &s, UNLOCKED,
-                                                    memory_order_release,
-                                                    memory_order_relaxed));
-    if (s == PARKED)
+    old = atomic_exchange_explicit(word(l), UNLOCKED, memory_order_release);
+    if (old == PARKED)
         ct_wake_one(&l->state);
-    return CT_OK;
+    return old == UNLOCKED ? CT_EPERM : CT_OK;
 }
 
 bool ct_lock_locked(const ct_lock_t *l)
