@@ -1,31 +1,46 @@
 /* Lock: threading.Lock in one 32-bit word.
  *
  * State word (ct_lock_t.state):
- *   UNLOCKED  0  free
- *   LOCKED    1  held, nobody sleeps on the word
- *   PARKED    2  held, and some thread may sleep on the word (or did)
+ *   bit 0      LOCKED    the lock is held
+ *   bit 1      WAKING    a sleeper has been woken and has not yet come back to
+ *                        compete; releases issue no further wake meanwhile
+ *   bits 2-31  SLEEPERS  threads registered as (about to be) asleep on the word
  *
  * Transitions:
- *   acquire fast:  CAS 0 -> 1                          (acquire order)
- *   acquire slow:  spin with plain loads while held, CAS 0 -> 1 when seen free;
- *                  then XCHG -> 2: if the old value was 0 we hold it (in state
- *                  PARKED, conservatively), else sleep while the word is 2.
- *   release:       XCHG -> 0 (release order); if the old value was PARKED,
- *                  wake one sleeper.  An old value of 0 means the lock was
- *                  not locked: CT_EPERM, and the word is unchanged (it was 0
- *                  and still is), so one XCHG serves both outcomes exactly.
+ *   acquire fast:  CAS 0 -> LOCKED                                (acquire)
+ *   acquire slow:  spin a bounded number of rounds with plain loads, CAS-ing
+ *                  LOCKED in whenever it is seen clear; then register as a
+ *                  sleeper (CAS +1 SLEEPER, only while LOCKED is set) and
+ *                  wait on the word with the value just written.  A return
+ *                  that finds the lock held and no wake in flight only saw
+ *                  the word change: wait again on the new value.  Otherwise
+ *                  (woken, lock free, or timed out) deregister (CAS -1
+ *                  SLEEPER, clear WAKING, and take LOCKED too if it is clear)
+ *                  and spin again.
+ *   release:       CAS clearing LOCKED (release order); 0 -> CT_EPERM with the
+ *                  word unchanged.  If sleepers are registered, no wake is in
+ *                  flight and nobody re-took the lock meanwhile, set WAKING and
+ *                  wake one sleeper.
  *
- * No lost wake-up: a thread only sleeps after it has itself written PARKED
- * (with XCHG) and the wait layer re-checks the word == PARKED atomically with
- * going to sleep.  A release that saw LOCKED found no sleeper; any thread that
- * wants to sleep after it must first XCHG, finding 0 and thus owning the lock.
- * A woken thread re-enters with XCHG -> 2, because it cannot know whether
- * other sleepers remain; at worst this costs one needless wake later.
+ * No lost wake-up: a sleeper registers only while LOCKED is set and sleeps
+ * only while the word still holds the value it registered, so any release
+ * after its registration either finds it asleep (and wakes someone, unless a
+ * wake is already in flight or the lock was re-taken) or makes it return at
+ * once (the word changed).  A woken or returning sleeper always clears
+ * WAKING, so the next release wakes again; a new holder's release re-checks.
+ * A waiter that timed out deregisters the same way, so it never strands the
+ * others.
  *
- * Memory orders: the CAS/XCHG that takes the lock is acquire and the CAS that
- * frees it is release, which is the whole happens-before edge between
- * successive critical sections.  Spin loads are relaxed: they only decide
- * when to retry the acquiring CAS.
+ * Why WAKING: with the classic 0/1/2 futex lock every release while anyone
+ * sleeps costs a wake system call, and under contention the woken thread
+ * usually finds the lock re-taken and sleeps again.  Keeping at most one wake
+ * in flight (as Go's sync.Mutex does) removes most of those system calls, and
+ * a release that sees the lock already re-taken leaves the wake to the new
+ * holder.
+ *
+ * Memory orders: the CAS that sets LOCKED is acquire and the CAS that clears
+ * it is release — the whole happens-before edge between critical sections.
+ * Every other access only steers retries and may be relaxed.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -36,44 +51,116 @@
 #include "internal/platform.h"
 #include "wait/wait.h"
 
-enum { UNLOCKED = 0, LOCKED = 1, PARKED = 2 };
+#define LOCKED      UINT32_C(1)
+#define WAKING      UINT32_C(2)
+#define ONE_SLEEPER UINT32_C(4)
+#define SLEEPERS(s) ((s) >> 2)
 
-/* Spin this many rounds of CPU relax before sleeping.  On the 2-core VM of
- * our benchmarks a futex hand-off costs ~20 µs per direction while a spinning
- * hand-off costs ~0.1 µs, so a short spin wins every time a critical section
- * is short; 100 PAUSE rounds are a few microseconds, small next to a sleep
- * even when the spin is wasted (holder preempted, threads > cores). */
-#define SPIN_ROUNDS 100
+/* Spin before sleeping: SPIN_ROUNDS looks at the word, with an exponentially
+ * growing pause between looks (1, 2, 4, ... PAUSEs: 63 in all, a couple of
+ * microseconds).  Measured on the 2-core VM (bench/, 2-8 threads): a long
+ * spin of frequent loads *costs* contended throughput, because every look
+ * pulls the cache line away from the holder; few, spaced looks still catch a
+ * short critical section ending, and a waiter that finds others already
+ * asleep does not spin at all (contention is heavy: queue up). */
+#ifndef SPIN_ROUNDS
+#define SPIN_ROUNDS 6
+#endif
 
 static inline _Atomic uint32_t *word(ct_lock_t *l) { return CT__A32(&l->state); }
 
+static inline bool cas(_Atomic uint32_t *w, uint32_t *expected, uint32_t desired,
+                       memory_order success)
+{
+    return atomic_compare_exchange_weak_explicit(w, expected, desired, success,
+                                                 memory_order_relaxed);
+}
+
 static inline bool try_fast(_Atomic uint32_t *w)
 {
-    uint32_t expected = UNLOCKED;
+    uint32_t expected = 0;
     return atomic_compare_exchange_strong_explicit(w, &expected, LOCKED,
                                                    memory_order_acquire,
                                                    memory_order_relaxed);
 }
 
+/* Takes the lock if LOCKED is clear, whatever the other bits; bounded spin
+ * with exponential backoff; gives up at once when others sleep. */
+static bool spin_acquire(_Atomic uint32_t *w)
+{
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        uint32_t s = ct__load_relaxed(w);
+        if (!(s & LOCKED) && cas(w, &s, s | LOCKED, memory_order_acquire))
+            return true;
+        if (SLEEPERS(s) != 0)
+            return false;
+        for (int j = 0; j < (1 << i); j++)
+            ct__cpu_relax();
+    }
+    return false;
+}
+
 /* Slow path: the lock was held on the first try.  Returns CT_OK (held) or
- * CT_ETIMEDOUT (deadline passed, not held). */
+ * CT_ETIMEDOUT (deadline passed, not held; the word keeps no trace of us). */
 CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
 {
     _Atomic uint32_t *w = word(l);
 
-    for (int i = 0; i < SPIN_ROUNDS; i++) {
-        uint32_t s = ct__load_relaxed(w);
-        if (s == UNLOCKED && try_fast(w))
+    for (;;) {
+        uint32_t s;
+        int rc;
+
+        if (spin_acquire(w))
             return CT_OK;
-        if (s == PARKED)
-            break;              /* others already sleep: join them */
-        ct__cpu_relax();
-    }
-    while (atomic_exchange_explicit(w, PARKED, memory_order_acquire) != UNLOCKED) {
-        if (ct__wait_until(&l->state, PARKED, deadline) == CT_ETIMEDOUT)
+        /* Register as a sleeper, or take the lock if it just came free. */
+        s = ct__load_relaxed(w);
+        for (;;) {
+            if (!(s & LOCKED)) {
+                if (cas(w, &s, s | LOCKED, memory_order_acquire))
+                    return CT_OK;
+            } else if (cas(w, &s, s + ONE_SLEEPER, memory_order_relaxed)) {
+                s += ONE_SLEEPER;
+                break;
+            }
+        }
+        /* Sleep.  A return while the lock is still held and no wake is in
+         * flight only means the word changed under us (the holder changed,
+         * or another sleeper registered): sleep again on the new value,
+         * still registered, rather than churn the word. */
+        do {
+            rc = ct__wait_until(&l->state, s, deadline);
+            s = ct__load_relaxed(w);
+        } while (rc == CT_OK && (s & (LOCKED | WAKING)) == LOCKED);
+        /* Deregister; we are (or stand for) the woken sleeper, so clear
+         * WAKING; and take the lock in the same step if it is free. */
+        for (;;) {
+            uint32_t next = (s - ONE_SLEEPER) & ~WAKING;
+            bool take = !(s & LOCKED);
+            if (take)
+                next |= LOCKED;
+            if (cas(w, &s, next, take ? memory_order_acquire : memory_order_relaxed)) {
+                if (take)
+                    return CT_OK;
+                break;
+            }
+        }
+        if (rc == CT_ETIMEDOUT || ct__deadline_passed(deadline))
             return CT_ETIMEDOUT;
     }
-    return CT_OK;
+}
+
+/* Release found sleepers: wake one unless a wake is in flight or the lock was
+ * taken again (its holder's release will see the sleepers). */
+CT__NOINLINE static void wake_sleeper(ct_lock_t *l, uint32_t s)
+{
+    _Atomic uint32_t *w = word(l);
+
+    while (SLEEPERS(s) != 0 && !(s & (LOCKED | WAKING))) {
+        if (cas(w, &s, s | WAKING, memory_order_relaxed)) {
+            ct_wake_one(&l->state);
+            return;
+        }
+    }
 }
 
 void ct_lock_acquire(ct_lock_t *l)
@@ -107,17 +194,23 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
 
 int ct_lock_release(ct_lock_t *l)
 {
-    uint32_t old;
+    _Atomic uint32_t *w;
+    uint32_t s;
 
     assert(l != NULL);
-    old = atomic_exchange_explicit(word(l), UNLOCKED, memory_order_release);
-    if (old == PARKED)
-        ct_wake_one(&l->state);
-    return old == UNLOCKED ? CT_EPERM : CT_OK;
+    w = word(l);
+    s = ct__load_relaxed(w);
+    do {
+        if (!(s & LOCKED))
+            return CT_EPERM;
+    } while (!cas(w, &s, s & ~LOCKED, memory_order_release));
+    if (CT__UNLIKELY(SLEEPERS(s) != 0))
+        wake_sleeper(l, s & ~LOCKED);
+    return CT_OK;
 }
 
 bool ct_lock_locked(const ct_lock_t *l)
 {
     assert(l != NULL);
-    return ct__load_relaxed(CT__A32(&l->state)) != UNLOCKED;
+    return (ct__load_relaxed(CT__A32(&l->state)) & LOCKED) != 0;
 }
