@@ -392,6 +392,8 @@ def render(page):
                 md += [prose(doc), ""]
             continue
         if names:
+            if len(names) > 1:  # one heading, an anchor for each name
+                md += ["".join('<a id="%s"></a>' % n for n in names[1:])]
             md += ["### " + ", ".join(names), ""]
             md += ["```c", "\n".join(code), "```", ""]
             md += [prose(doc, parameter_names(code)) if doc else "_No contract comment._", ""]
