@@ -14,6 +14,10 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v gcc >/dev/null || need+=(gcc)
 command -v clang >/dev/null || need+=(clang)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v g++ >/dev/null || need+=(g++)
+command -v clang++ >/dev/null || need+=(clang)
+command -v python3 >/dev/null || need+=(python3)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 pkg-config --exists criterion 2>/dev/null || need+=(libcriterion-dev)
 # clang's sanitizer and libFuzzer runtimes
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 \
