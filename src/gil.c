@@ -268,8 +268,11 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
         {
             int64_t now = ct__now_ns(), interval = interval_of(g), deadline;
             uint64_t takes = load64(&g->takes);
-            if (takes != seen_takes) {
-                seen_takes = takes;      /* a switch happened: restart the interval */
+            /* A switch happened: restart the interval.  (A forced dropper
+             * already counts from its successor's take, which may not have
+             * happened yet.) */
+            if (takes != seen_takes && !(forced && takes == dropped_at)) {
+                seen_takes = takes;
                 interval_start = now;
             }
             if (s & LOCKED) {
