@@ -10,6 +10,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>     /* also: mingw's choice of printf flavour */
+
+/* The message formats are checked like printf's.  mingw-w64 checks against
+ * the printf that is linked: the C99 one when tests are built with
+ * __USE_MINGW_ANSI_STDIO=1 (test/CMakeLists.txt does), msvcrt's otherwise. */
+#if defined(__MINGW_PRINTF_FORMAT)
+#  define CT__PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__)
+#  define CT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define CT__PRINTF(f, a)
+#endif
+
+/* An assertion without a message passes the format "" (see CT__CHECK): not a
+ * mistake here, so gcc's -Wformat-zero-length (part of -Wall) is silenced
+ * for the files that include this header. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic ignored "-Wformat-zero-length"
+#endif
 
 struct ct_test_desc {
     const char *suite;
@@ -22,11 +41,15 @@ struct ct_test_desc {
 
 void ct_test_register(struct ct_test_desc *d);
 void ct_test_check(bool ok, bool fatal, const char *expr, const char *file, int line,
-                   const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 6, 7)))
-#endif
-    ;
+                   const char *fmt, ...) CT__PRINTF(6, 7);
+
+/* Called by the platform hooks (runner/os_*.c) when the test process is about
+ * to die (crash, abort): reports the running test as failed, prints the
+ * summary line and ends the process with `status`.  Never returns. */
+_Noreturn void ct_test_died(const char *what, int status);
+
+/* Platform hooks, run once before the first test (runner/os_*.c). */
+void ct_test_os_init(void);
 
 #define CT__TEST_FN(s, n) ct_test_fn_##s##_##n
 #define CT__TEST_DESC(s, n) ct_test_desc_##s##_##n
