@@ -132,8 +132,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "runner: cannot start the watchdog thread\n");
             return 2;
         }
-        if (setjmp(test_exit) == 0)
+        if (setjmp(test_exit) == 0) {
+            if (d->init)
+                d->init();
             d->fn();
+        }
+        if (d->fini)
+            d->fini();
         ct_lock_release(&w.done);
         ct_thread_join(&dog, CT_FOREVER);
         if (current_failed) {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>     /* also: mingw's choice of printf flavour */
+#include <string.h>
 
 /* The message formats are checked like printf's.  mingw-w64 checks against
  * the printf that is linked: the C99 one when tests are built with
@@ -36,6 +37,9 @@ struct ct_test_desc {
     void (*fn)(void);
     double timeout;      /* seconds; 0 = the runner's default */
     bool disabled;
+    void (*init)(void);  /* run before / after the test, as Criterion's .init */
+    void (*fini)(void);
+    const char *description;
     struct ct_test_desc *next;
 };
 
@@ -90,5 +94,14 @@ void ct_test_os_init(void);
 #define cr_expect_geq(a, b, ...) CT__CMP(false, a, >=, b, __VA_ARGS__)
 #define cr_assert_null(p, ...)     CT__CHECK(true, (p) == NULL, #p " == NULL", __VA_ARGS__)
 #define cr_assert_not_null(p, ...) CT__CHECK(true, (p) != NULL, #p " != NULL", __VA_ARGS__)
+#define cr_expect_null(p, ...)     CT__CHECK(false, (p) == NULL, #p " == NULL", __VA_ARGS__)
+#define cr_expect_not_null(p, ...) CT__CHECK(false, (p) != NULL, #p " != NULL", __VA_ARGS__)
+
+/* Beyond the documented subset, so that a test written against Criterion
+ * still builds here. */
+#define cr_assert_str_eq(a, b, ...)  CT__CHECK(true, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_assert_str_neq(a, b, ...) CT__CHECK(true, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
+#define cr_expect_str_eq(a, b, ...)  CT__CHECK(false, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_expect_str_neq(a, b, ...) CT__CHECK(false, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
 
 #endif
