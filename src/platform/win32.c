@@ -12,10 +12,9 @@
  *   pthread key: the callback runs once (a destructor that stores a value
  *   again is not called again), what the slot reads inside the callback is
  *   unspecified, and it also runs for the thread that ends the process
- *   (returning from main, exit()), after atexit handlers — checked under
- *   Wine 8.0 — where glibc runs no key destructor.  Destructors must
- *   therefore be safe during process exit.
- *   FLS callbacks have the WINAPI calling convention, which is not the C one
+ *   (returning from main, exit()) — seen under Wine 8.0 — where glibc
+ *   runs no key destructor.  Destructors must therefore be safe during
+ *   process exit.  FLS callbacks have the WINAPI calling convention, which is not the C one
  *   on 32-bit x86, so each slot gets a trampoline from a fixed table rather
  *   than a cast function pointer.
  *
