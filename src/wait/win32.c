@@ -1,9 +1,20 @@
-/* Wait backend: Windows 8+ WaitOnAddress / WakeByAddress*.
+/* Wait backend: Windows 8+ WaitOnAddress / WakeByAddressSingle / All
+ * (synchronization.lib, api-ms-win-core-synch-l1-2-0.dll).
  *
- * WaitOnAddress takes a relative timeout in whole milliseconds; the backend
- * keeps the absolute monotonic deadline itself, rounds each remaining
- * interval *up* to the next millisecond (never wake early) and re-waits for
- * what remains after a spurious return.  Link with synchronization.lib.
+ * WaitOnAddress compares *addr with the expected value and sleeps atomically
+ * with respect to WakeByAddress* on the same address — the contract of
+ * ct__wait_until — but its timeout is relative, in whole milliseconds, and
+ * measured on the tick-based interrupt clock, so it may end slightly before
+ * our QueryPerformanceCounter deadline.  The backend therefore keeps the
+ * absolute deadline itself: each sleep is the remaining time rounded *up* to
+ * the next millisecond, and a timeout only counts once ct__now_ns() has
+ * reached the deadline; otherwise it sleeps again for what remains.  Callers
+ * never wake early; they may wake up to a scheduler tick late (~1–16 ms).
+ *
+ * WaitOnAddress also returns TRUE spuriously; ct__wait_until passes that on as
+ * CT_OK, as its contract allows (callers re-check their word and loop).
+ * Windows has no signals that interrupt a wait (APCs only reach alertable
+ * waits, and WaitOnAddress is not alertable).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -16,26 +27,34 @@
 
 #include "wait.h"
 
+/* Milliseconds to sleep for `left_ns` (> 0) of remaining time: rounded up,
+ * so the sleep is never shorter than asked, and capped below INFINITE (a
+ * deadline 49 days away is reached in several sleeps). */
+static DWORD ms_rounded_up(int64_t left_ns)
+{
+    int64_t ms = left_ns / 1000000 + (left_ns % 1000000 != 0);
+    return ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)ms;
+}
+
 int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
 {
     for (;;) {
-        DWORD ms = INFINITE;
+        DWORD ms = INFINITE, err;
 
         if (deadline != CT__NO_DEADLINE) {
             int64_t left = deadline - ct__now_ns();
-            int64_t left_ms;
             if (left <= 0)
                 return CT_ETIMEDOUT;
-            left_ms = (left + 999999) / 1000000;              /* round up */
-            ms = left_ms >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)left_ms;
+            ms = ms_rounded_up(left);
         }
         if (WaitOnAddress((volatile VOID *)addr, &expected, sizeof expected, ms))
             return CT_OK;      /* woken, value differed, or spurious */
-        if (GetLastError() != ERROR_TIMEOUT) {
-            fprintf(stderr, "cthreading: WaitOnAddress failed: %lu\n", GetLastError());
+        err = GetLastError();
+        if (err != ERROR_TIMEOUT) {
+            fprintf(stderr, "cthreading: WaitOnAddress failed: %lu\n", err);
             abort();
         }
-        /* A millisecond timeout elapsed: loop to check the real deadline. */
+        /* The millisecond sleep ended: loop to check the real deadline. */
     }
 }
 

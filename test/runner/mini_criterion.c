@@ -18,17 +18,27 @@
 
 #define DEFAULT_TIMEOUT_S 60.0
 
-static struct ct_test_desc *head, **tail = &head;
+static struct ct_test_desc *head;
 static jmp_buf test_exit;
 static uint64_t test_thread;
 static bool current_failed;
 static const struct ct_test_desc *current;
+static unsigned passed, failed;
 
+/* Keeps the list sorted by suite, then name — Criterion's order — whatever
+ * order the toolchain runs the registering constructors in (mingw runs them
+ * in reverse). */
 void ct_test_register(struct ct_test_desc *d)
 {
-    d->next = NULL;
-    *tail = d;
-    tail = &d->next;
+    struct ct_test_desc **p = &head;
+    while (*p != NULL) {
+        int c = strcmp((*p)->suite, d->suite);
+        if (c > 0 || (c == 0 && strcmp((*p)->name, d->name) > 0))
+            break;
+        p = &(*p)->next;
+    }
+    d->next = *p;
+    *p = d;
 }
 
 void ct_test_check(bool ok, bool fatal, const char *expr, const char *file, int line,
@@ -67,13 +77,21 @@ static void watchdog_main(void *arg)
 {
     struct watchdog *w = arg;
     if (ct_lock_acquire_timed(&w->done, (int64_t)(w->seconds * 1e9)) == CT_ETIMEDOUT) {
-        fprintf(stderr, "[FAIL] %s::%s: timed out after %.0f s\n", current->suite,
-                current->name, w->seconds);
-        fprintf(stderr, "0 passed, 1 failed\n");
-        fflush(stderr);
-        _Exit(1);
+        char what[64];
+        snprintf(what, sizeof what, "timed out after %.0f s", w->seconds);
+        ct_test_died(what, 1);
     }
     ct_lock_release(&w->done);
+}
+
+void ct_test_died(const char *what, int status)
+{
+    fflush(stdout);
+    fprintf(stderr, "[FAIL] %s::%s: %s\n", current ? current->suite : "?",
+            current ? current->name : "?", what);
+    fprintf(stderr, "%u passed, %u failed\n", passed, failed + 1);
+    fflush(stderr);
+    _Exit(status);
 }
 
 static bool selected(const struct ct_test_desc *d, const char *filter)
@@ -88,7 +106,6 @@ static bool selected(const struct ct_test_desc *d, const char *filter)
 int main(int argc, char **argv)
 {
     const char *filter = NULL;
-    unsigned passed = 0, failed = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--filter=", 9) == 0)
@@ -99,6 +116,7 @@ int main(int argc, char **argv)
             return 0;
         }
     }
+    ct_test_os_init();
     test_thread = ct_thread_ident();
     for (struct ct_test_desc *d = head; d; d = d->next) {
         struct watchdog w = { .done = CT_LOCK_INIT };
@@ -114,8 +132,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "runner: cannot start the watchdog thread\n");
             return 2;
         }
-        if (setjmp(test_exit) == 0)
+        if (setjmp(test_exit) == 0) {
+            if (d->init)
+                d->init();
             d->fn();
+        }
+        if (d->fini)
+            d->fini();
         ct_lock_release(&w.done);
         ct_thread_join(&dog, CT_FOREVER);
         if (current_failed) {

@@ -10,6 +10,26 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>     /* also: mingw's choice of printf flavour */
+#include <string.h>
+
+/* The message formats are checked like printf's.  mingw-w64 checks against
+ * the printf that is linked: the C99 one when tests are built with
+ * __USE_MINGW_ANSI_STDIO=1 (test/CMakeLists.txt does), msvcrt's otherwise. */
+#if defined(__MINGW_PRINTF_FORMAT)
+#  define CT__PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__)
+#  define CT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define CT__PRINTF(f, a)
+#endif
+
+/* An assertion without a message passes the format "" (see CT__CHECK): not a
+ * mistake here, so gcc's -Wformat-zero-length (part of -Wall) is silenced
+ * for the files that include this header. */
+#if defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic ignored "-Wformat-zero-length"
+#endif
 
 struct ct_test_desc {
     const char *suite;
@@ -17,16 +37,23 @@ struct ct_test_desc {
     void (*fn)(void);
     double timeout;      /* seconds; 0 = the runner's default */
     bool disabled;
+    void (*init)(void);  /* run before / after the test, as Criterion's .init */
+    void (*fini)(void);
+    const char *description;
     struct ct_test_desc *next;
 };
 
 void ct_test_register(struct ct_test_desc *d);
 void ct_test_check(bool ok, bool fatal, const char *expr, const char *file, int line,
-                   const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 6, 7)))
-#endif
-    ;
+                   const char *fmt, ...) CT__PRINTF(6, 7);
+
+/* Called by the platform hooks (runner/os_*.c) when the test process is about
+ * to die (crash, abort): reports the running test as failed, prints the
+ * summary line and ends the process with `status`.  Never returns. */
+_Noreturn void ct_test_died(const char *what, int status);
+
+/* Platform hooks, run once before the first test (runner/os_*.c). */
+void ct_test_os_init(void);
 
 #define CT__TEST_FN(s, n) ct_test_fn_##s##_##n
 #define CT__TEST_DESC(s, n) ct_test_desc_##s##_##n
@@ -67,5 +94,14 @@ void ct_test_check(bool ok, bool fatal, const char *expr, const char *file, int 
 #define cr_expect_geq(a, b, ...) CT__CMP(false, a, >=, b, __VA_ARGS__)
 #define cr_assert_null(p, ...)     CT__CHECK(true, (p) == NULL, #p " == NULL", __VA_ARGS__)
 #define cr_assert_not_null(p, ...) CT__CHECK(true, (p) != NULL, #p " != NULL", __VA_ARGS__)
+#define cr_expect_null(p, ...)     CT__CHECK(false, (p) == NULL, #p " == NULL", __VA_ARGS__)
+#define cr_expect_not_null(p, ...) CT__CHECK(false, (p) != NULL, #p " != NULL", __VA_ARGS__)
+
+/* Beyond the documented subset, so that a test written against Criterion
+ * still builds here. */
+#define cr_assert_str_eq(a, b, ...)  CT__CHECK(true, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_assert_str_neq(a, b, ...) CT__CHECK(true, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
+#define cr_expect_str_eq(a, b, ...)  CT__CHECK(false, strcmp((a), (b)) == 0, #a " == " #b, __VA_ARGS__)
+#define cr_expect_str_neq(a, b, ...) CT__CHECK(false, strcmp((a), (b)) != 0, #a " != " #b, __VA_ARGS__)
 
 #endif
