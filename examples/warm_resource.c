@@ -15,6 +15,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+// posix-only: uses timespec_get(TIME_UTC), which mingw's msvcrt lacks
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>

@@ -59,6 +59,18 @@ for b in "${builds[@]}"; do
   fi
 done
 
+# ---- Windows: mingw-w64 cross build, the same tests under Wine --------------------
+echo "== build 'windows' (mingw-w64 + Wine)"
+if bash test/run_windows.sh >"$root/build/windows.log" 2>&1; then wrc=0; else wrc=$?; fi
+grep -E 'Test +#|WINDOWS|FAILED|windows:' "$root/build/windows.log" || true
+builds+=(windows)
+result[windows]=$(grep -E '^windows: .*tests passed' "$root/build/windows.log" | tail -1 | sed 's/^windows: //')
+if [ "$wrc" -ne 0 ]; then
+  failed=1
+  [ -n "${result[windows]}" ] || result[windows]="FAILED (see build/windows.log)"
+  tail -60 "$root/build/windows.log"
+fi
+
 echo
 echo "== summary"
 total_pass=0
