@@ -34,6 +34,7 @@
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/tsan_owner.h"   /* TSan annotations: design there */
 #include "wait/wait.h"
 
 enum { UNLOCKED = 0, LOCKED = 1, PARKED = 2 };
@@ -79,14 +80,17 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
 void ct_lock_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
     if (CT__UNLIKELY(!try_fast(word(l))))
         (void)acquire_slow(l, CT__NO_DEADLINE);
+    (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
 
 bool ct_lock_try_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
-    return try_fast(word(l));
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, CT__TSAN_TRY);
+    return CT__TSAN_LOCK_POST_TRY(l, try_fast(word(l)));
 }
 
 int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
@@ -97,12 +101,14 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
     assert(l != NULL);
     if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
         return rc;
+    /* Like TSan's pthread_mutex_timedlock: a finite wait is a try-lock. */
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, timeout_ns == CT_FOREVER ? 0 : CT__TSAN_TRY);
     if (CT__LIKELY(try_fast(word(l))))
-        return CT_OK;
+        return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
     if (timeout_ns == 0)
-        return CT_ETIMEDOUT;
+        return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_ETIMEDOUT);
     (void)ct__deadline_from_timeout(timeout_ns, &deadline);
-    return acquire_slow(l, deadline);
+    return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline));
 }
 
 int ct_lock_release(ct_lock_t *l)
@@ -110,10 +116,11 @@ int ct_lock_release(ct_lock_t *l)
     uint32_t old;
 
     assert(l != NULL);
+    CT__TSAN_LOCK_PRE_RELEASE(l);
     old = atomic_exchange_explicit(word(l), UNLOCKED, memory_order_release);
     if (old == PARKED)
         ct_wake_one(&l->state);
-    return old == UNLOCKED ? CT_EPERM : CT_OK;
+    return CT__TSAN_LOCK_POST_RELEASE(l, old == UNLOCKED ? CT_EPERM : CT_OK);
 }
 
 bool ct_lock_locked(const ct_lock_t *l)
