@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct helper_ctx c;
 
     memset(locks, 0, sizeof locks);
-    for (int steps = 0; in.n > 0 && steps < 256; steps++) {
+    for (int steps = 0; in.n > 0 && steps < 128; steps++) {
         uint8_t op = fuzz_u8(&in);
         int i = (op >> 4) % LOCKS;
         ct_lock_t *l = &locks[i];

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_in in = { data, size };
     uint32_t word = 0;
 
-    for (int steps = 0; in.n > 0 && steps < 256; steps++) {
+    for (int steps = 0; in.n > 0 && steps < 128; steps++) {
         uint8_t op = fuzz_u8(&in);
         switch (op % 8) {
         case 0: case 1: {           /* ct_wait with any timeout and value */
