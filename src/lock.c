@@ -49,6 +49,7 @@
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/tsan_owner.h"   /* TSan annotations: design there */
 #include "wait/wait.h"
 
 #define LOCKED      UINT32_C(1)
@@ -166,14 +167,17 @@ CT__NOINLINE static void wake_sleeper(ct_lock_t *l, uint32_t s)
 void ct_lock_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
     if (CT__UNLIKELY(!try_fast(word(l))))
         (void)acquire_slow(l, CT__NO_DEADLINE);
+    (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
 
 bool ct_lock_try_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
-    return try_fast(word(l));
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, CT__TSAN_TRY);
+    return CT__TSAN_LOCK_POST_TRY(l, try_fast(word(l)));
 }
 
 int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
@@ -184,12 +188,14 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
     assert(l != NULL);
     if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
         return rc;
+    /* Like TSan's pthread_mutex_timedlock: a finite wait is a try-lock. */
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, timeout_ns == CT_FOREVER ? 0 : CT__TSAN_TRY);
     if (CT__LIKELY(try_fast(word(l))))
-        return CT_OK;
+        return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
     if (timeout_ns == 0)
-        return CT_ETIMEDOUT;
+        return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_ETIMEDOUT);
     (void)ct__deadline_from_timeout(timeout_ns, &deadline);
-    return acquire_slow(l, deadline);
+    return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline));
 }
 
 int ct_lock_release(ct_lock_t *l)
@@ -199,14 +205,15 @@ int ct_lock_release(ct_lock_t *l)
 
     assert(l != NULL);
     w = word(l);
+    CT__TSAN_LOCK_PRE_RELEASE(l);
     s = ct__load_relaxed(w);
     do {
         if (!(s & LOCKED))
-            return CT_EPERM;
+            return CT__TSAN_LOCK_POST_RELEASE(l, CT_EPERM);
     } while (!cas(w, &s, s & ~LOCKED, memory_order_release));
     if (CT__UNLIKELY(SLEEPERS(s) != 0))
         wake_sleeper(l, s & ~LOCKED);
-    return CT_OK;
+    return CT__TSAN_LOCK_POST_RELEASE(l, CT_OK);
 }
 
 bool ct_lock_locked(const ct_lock_t *l)

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The reliability part of the README's test command (called by
+# test/run_all.sh, or on its own):
+#   1. TSan build with the lock annotations: the short torture run (~20 s,
+#      16 threads, signal storm) and the TSan-annotation cases (programs that
+#      must make TSan report a lock-order inversion / an unlock of an unlocked
+#      Lock / a race, and clean ones that must not);
+#   2. TSan build WITHOUT the annotations (they add happens-before edges of
+#      their own that could hide an ordering bug inside a primitive): the
+#      whole test suite, the torture run and the cases that apply;
+#   3. every libFuzzer target for a short fixed time (FUZZ_SECONDS, 15 s);
+#   4. the spin model check of the lock word + wait protocol.
+# Installs spin / clang / libclang-rt-14-dev with apt-get if missing.
+# Options: --skip-tsan (step 1 already ran as part of run_all.sh's tsan ctest).
+# Build trees go to $CT_BUILD_ROOT/<preset> (default: build/ in the checkout).
+# Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+fuzz_seconds=${FUZZ_SECONDS:-15}
+skip_tsan=0
+[ "${1:-}" = "--skip-tsan" ] && skip_tsan=1
+
+# ---- dependencies ---------------------------------------------------------------
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v clang >/dev/null || need+=(clang)
+command -v spin >/dev/null || need+=(spin)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
+  || need+=(libclang-rt-14-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 exitcode=66"
+export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
+broot=${CT_BUILD_ROOT:-$root/build}
+mkdir -p "$broot"
+declare -a summary
+failed=0
+start=$(date +%s)
+
+build() {   # build <preset>
+  local log="$broot/$1.log"
+  if ! cmake --preset "$1" -B "$broot/$1" >"$log" 2>&1 ||
+     ! cmake --build "$broot/$1" -j "$jobs" >>"$log" 2>&1; then
+    tail -40 "$log"
+    summary+=("$1: BUILD FAILED (see $log)")
+    failed=1
+    return 1
+  fi
+}
+
+run_ctest() {   # run_ctest <preset> <label> [ctest args]
+  local preset=$1 label=$2
+  shift 2
+  local log="$broot/$preset.reliability.log"
+  if ctest --test-dir "$broot/$preset" -j1 "$@" >"$log" 2>&1; then :; fi
+  grep -E '^torture |Test +#' "$log" | grep -E 'torture|Failed|\*\*\*' || true
+  local line
+  line=$(grep -E 'tests passed' "$log" | tail -1)
+  summary+=("$label: ${line:-no ctest summary}")
+  if ! grep -q '100% tests passed' "$log"; then
+    failed=1
+    grep -E -B2 -A40 'Output from|FAIL torture|WARNING: ThreadSanitizer' "$log" | head -80 || true
+  fi
+}
+
+# ---- 1. TSan with annotations ------------------------------------------------------------
+if [ $skip_tsan = 0 ]; then
+  echo "== tsan: short torture run + annotation cases"
+  if build tsan; then
+    run_ctest tsan "tsan torture+cases" -R '^(torture_short|tsan_)' --output-on-failure
+  fi
+fi
+
+# ---- 2. TSan without annotations --------------------------------------------------------
+echo "== tsan-noann: whole suite + torture, lock annotations compiled out"
+if build tsan-noann; then
+  run_ctest tsan-noann "tsan-noann" --output-on-failure
+fi
+
+# ---- 3. fuzzers ---------------------------------------------------------------------------
+echo "== fuzz: ${fuzz_seconds} s per target"
+if build fuzz; then
+  for f in "$broot"/fuzz/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    t=${f##*/fuzz_}
+    if out=$("$root/fuzz/run.sh" "$broot/fuzz" "$t" "$fuzz_seconds"); then
+      echo "$out"
+      summary+=("$out")
+    else
+      echo "$out"
+      summary+=("fuzz_$t: FAILED")
+      failed=1
+    fi
+  done
+fi
+
+# ---- 4. model check ---------------------------------------------------------------------------
+echo "== model check (spin)"
+if "$root/test/model/check.sh"; then
+  summary+=("model check: passed")
+else
+  summary+=("model check: FAILED")
+  failed=1
+fi
+
+echo
+echo "== reliability summary ($(( $(date +%s) - start )) s)"
+printf '%s\n' "${summary[@]}"
+exit $failed
