@@ -59,6 +59,20 @@ for b in "${builds[@]}"; do
   fi
 done
 
+# ---- reliability: TSan without annotations, fuzzers, spin model ---------------------
+# (the short torture run and the TSan-annotation cases are ctest cases of the
+# tsan build above, hence --skip-tsan)
+echo "== reliability (tsan-noann build, fuzzers, model check)"
+if bash test/run_reliability.sh --skip-tsan >"$root/build/reliability.log" 2>&1; then rrc=0; else rrc=$?; fi
+sed -n '/== reliability summary/,$p' "$root/build/reliability.log"
+builds+=(tsan-noann)
+result[tsan-noann]=$(grep -E '^tsan-noann: .*tests passed' "$root/build/reliability.log" | tail -1 | sed 's/^tsan-noann: //')
+if [ "$rrc" -ne 0 ]; then
+  failed=1
+  [ -n "${result[tsan-noann]}" ] || result[tsan-noann]="FAILED (see build/reliability.log)"
+  grep -E -A40 'FAILED|Output from|ThreadSanitizer|ERROR' "$root/build/reliability.log" | head -80 || true
+fi
+
 # ---- Windows: mingw-w64 cross build, the same tests under Wine --------------------
 echo "== build 'windows' (mingw-w64 + Wine)"
 if bash test/run_windows.sh >"$root/build/windows.log" 2>&1; then wrc=0; else wrc=$?; fi
@@ -76,7 +90,7 @@ echo "== summary"
 total_pass=0
 total_fail=0
 for b in "${builds[@]}"; do
-  printf '%-8s %s\n' "$b:" "${result[$b]}"
+  printf '%-11s %s\n' "$b:" "${result[$b]}"
   if [[ ${result[$b]} =~ ([0-9]+)%\ tests\ passed,\ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
     total_fail=$((total_fail + BASH_REMATCH[2]))
     total_pass=$((total_pass + BASH_REMATCH[3] - BASH_REMATCH[2]))
