@@ -54,6 +54,19 @@ enum { UNLOCKED = 0, LOCKED = 1, PARKED = 2 };
 
 #define TSAN_FLAGS CT__TSAN_WRITE_REENTRANT
 
+/* The caller's ct_thread_ident(), cached here so that the owner check of the
+ * re-entry and release paths is one thread-local load, not a call into
+ * another translation unit.  0 = not fetched yet (ids are never 0). */
+static _Thread_local uint64_t self_ident;
+
+static inline uint64_t me_ident(void)
+{
+    uint64_t id = self_ident;
+    if (CT__UNLIKELY(id == 0))
+        self_ident = id = ct_thread_ident();
+    return id;
+}
+
 static inline _Atomic uint32_t *word(ct_rlock_t *r) { return CT__A32(&r->state); }
 
 static inline uint64_t owner_of(const ct_rlock_t *r)
@@ -119,7 +132,7 @@ int ct_rlock_acquire(ct_rlock_t *r)
     uint64_t me;
 
     assert(r != NULL);
-    me = ct_thread_ident();
+    me = me_ident();
     if (owner_of(r) == me)
         return reenter(r);
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS);
@@ -136,7 +149,7 @@ bool ct_rlock_try_acquire(ct_rlock_t *r)
     bool got;
 
     assert(r != NULL);
-    me = ct_thread_ident();
+    me = me_ident();
     if (owner_of(r) == me)
         return reenter(r) == CT_OK;
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS | CT__TSAN_TRY);
@@ -158,7 +171,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
     assert(r != NULL);
     if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
         return rc;
-    me = ct_thread_ident();
+    me = me_ident();
     if (owner_of(r) == me)
         return reenter(r);
     /* A wait that may give up is a try-lock to TSan. */
@@ -185,7 +198,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
 int ct_rlock_release(ct_rlock_t *r)
 {
     assert(r != NULL);
-    if (owner_of(r) != ct_thread_ident())
+    if (owner_of(r) != me_ident())
         return CT_EPERM;
     (void)CT__TSAN_PRE_UNLOCK(r, TSAN_FLAGS);
     if (--r->count == 0) {
@@ -199,13 +212,13 @@ int ct_rlock_release(ct_rlock_t *r)
 bool ct_rlock_is_owned(const ct_rlock_t *r)
 {
     assert(r != NULL);
-    return owner_of(r) == ct_thread_ident();
+    return owner_of(r) == me_ident();
 }
 
 unsigned ct_rlock_count(const ct_rlock_t *r)
 {
     assert(r != NULL);
-    return owner_of(r) == ct_thread_ident() ? r->count : 0u;
+    return owner_of(r) == me_ident() ? r->count : 0u;
 }
 
 /* ---- Condition's hooks ------------------------------------------------------- */
@@ -214,7 +227,7 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
 {
     uint32_t count = r->count;
 
-    assert(owner_of(r) == ct_thread_ident() && count >= 1);
+    assert(owner_of(r) == me_ident() && count >= 1);
     (void)CT__TSAN_PRE_UNLOCK(r, TSAN_FLAGS | CT__TSAN_RECURSIVE_UNLOCK);
     r->count = 0;
     ct__store_relaxed(CT__A64(&r->owner), 0);
@@ -225,7 +238,7 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
 
 void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t count)
 {
-    uint64_t me = ct_thread_ident();
+    uint64_t me = me_ident();
 
     assert(count >= 1);
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS);
