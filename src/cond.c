@@ -1,0 +1,360 @@
+/* Condition: threading.Condition over a FIFO of waiters parked on their own words.
+ *
+ * Fields (ct_cond_t):
+ *   lock     which lock is bound:   0            the condition's own RLock (u.own)
+ *                                   ptr          an external ct_rlock_t
+ *                                   ptr | 1      an external ct_lock_t
+ *            (both types are at least 4-byte aligned, so bit 0 is free).
+ *   waiters  oldest node of a circular doubly-linked list of waiters; its
+ *            prev is the newest.  NULL when nobody waits.
+ *   u.guard  for a Lock only (u.own is unused then): a Lock that protects the
+ *            queue.  An RLock's owner is exact, so "the caller owns it" makes
+ *            the bound RLock itself the queue's lock.  A Lock has no owner:
+ *            "it is locked" may be true because *another* thread holds it, so
+ *            the queue gets its own guard and a misused condition can never
+ *            corrupt it (nodes live on waiters' stacks: a corrupt list would
+ *            write into dead stack frames).  Order: bound lock, then guard.
+ *
+ * Each waiter puts a node on its own stack and parks on the node's word:
+ *   WAITING  0  queued, spinning
+ *   SLEEPING 1  queued, and the waiter may sleep on the word (or did)
+ *   NOTIFIED 2  a notifier took the node out of the queue: the wait is a success
+ *
+ * Transitions, all but the waiter's own under the queue lock (bound lock or
+ * guard):  enqueue sets WAITING; the waiter alone does WAITING -> SLEEPING by
+ * CAS before sleeping; a notifier unlinks the node and XCHGs it to NOTIFIED,
+ * waking the word only if it saw SLEEPING (a spinning waiter costs no system
+ * call).  No lost wake-up: the waiter sleeps only while the word is SLEEPING
+ * (checked atomically by the wait layer), and a notifier that changed it
+ * after the waiter's CAS wakes it.
+ *
+ * Exactly-once notification: a node is in the queue until exactly one of two
+ * things happens under the queue lock — a notifier unlinks it (and counts it),
+ * or its waiter, after timing out and re-taking the lock, finds it still
+ * WAITING/SLEEPING and unlinks it itself (CT_ETIMEDOUT).  A waiter that timed
+ * out but finds NOTIFIED reports CT_OK: the notification that raced its
+ * timeout is not lost.  A waiter returns CT_OK only for NOTIFIED, so there are
+ * no spurious wake-ups, and notify takes nodes from the head: FIFO.
+ *
+ * Node lifetime: after the XCHG to NOTIFIED the notifier touches only the
+ * node's address (the wake), never its memory; waking an address whose owner
+ * has already returned is harmless in every wait backend.  Everything else a
+ * notifier reads or writes in a node happens before the XCHG, while the node
+ * is still queued, and the waiter cannot dequeue itself without the lock.
+ *
+ * Memory orders: the queue and the nodes' links are ordered by the queue
+ * lock.  The state XCHG is release and the waiter's loads acquire, although
+ * the waiter re-takes the lock before it returns anyway.
+ *
+ * ThreadSanitizer: a wait releases every level of an RLock with TSan's
+ * recursive-unlock flag and restores them with recursive-lock (see
+ * src/rlock.c), so TSan sees the waiter really give the lock up; the
+ * hand-off to the notifier is visible through the lock, not through the
+ * node word.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <assert.h>
+#include <limits.h>
+#include <string.h>
+
+#include "cthreading/cond.h"
+#include "internal/atomic.h"
+#include "internal/platform.h"
+#include "internal/rlock.h"
+#include "wait/wait.h"
+
+enum { WAITING = 0, SLEEPING = 1, NOTIFIED = 2 };
+
+#define LOCK_TAG ((uintptr_t)1)
+
+/* Adaptive spin before parking, in PAUSE rounds (~21 ns each on the
+ * benchmark VM).  A futex wake-to-run hand-off costs ~20 µs per direction
+ * there, a hand-off to a spinning thread ~0.1 µs: a waiter whose notify comes
+ * within the spin saves two system calls and most of the latency.  When
+ * threads outnumber cores the notifier may not even be running, and the spin
+ * only burns its time slice; so each thread keeps its own budget, doubling it
+ * when a spin ends in a notification and halving it when the waiter had to
+ * sleep.  SPIN_MAX (~11 µs) stays below one sleeping hand-off, so even a
+ * wasted full spin costs less than the sleep it tried to avoid; SPIN_MIN
+ * keeps a little spinning so the budget can grow back. */
+#define SPIN_MIN 16u
+#define SPIN_MAX 512u
+#define SPIN_START 128u
+
+static _Thread_local unsigned spin_budget = SPIN_START;
+
+struct waiter {
+    struct waiter *next, *prev;
+    uint32_t state;
+};
+
+/* ---- the bound lock ------------------------------------------------------------- */
+
+static inline bool bound_is_lock(const ct_cond_t *c) { return (c->lock & LOCK_TAG) != 0; }
+
+static inline ct_lock_t *bound_lock(const ct_cond_t *c)
+{
+    return (ct_lock_t *)(c->lock & ~LOCK_TAG);
+}
+
+static inline ct_rlock_t *bound_rlock(const ct_cond_t *c)
+{
+    return c->lock == 0 ? (ct_rlock_t *)&c->u.own : (ct_rlock_t *)c->lock;
+}
+
+static bool held(const ct_cond_t *c)
+{
+    return bound_is_lock(c) ? ct_lock_locked(bound_lock(c))
+                            : ct_rlock_is_owned(bound_rlock(c));
+}
+
+/* Releases the lock completely; returns what restore needs. */
+static uint32_t release_save(ct_cond_t *c)
+{
+    if (bound_is_lock(c)) {
+        (void)ct_lock_release(bound_lock(c));
+        return 1;
+    }
+    return ct__rlock_release_save(bound_rlock(c));
+}
+
+static void acquire_restore(ct_cond_t *c, uint32_t saved)
+{
+    if (bound_is_lock(c))
+        ct_lock_acquire(bound_lock(c));
+    else
+        ct__rlock_acquire_restore(bound_rlock(c), saved);
+}
+
+/* ---- the waiter queue (caller holds the queue lock) ------------------------------ */
+
+static inline void guard_take(ct_cond_t *c)
+{
+    if (bound_is_lock(c))
+        ct_lock_acquire(&c->u.guard);
+}
+
+static inline void guard_drop(ct_cond_t *c)
+{
+    if (bound_is_lock(c))
+        (void)ct_lock_release(&c->u.guard);
+}
+
+/* The head is read without the guard by notify's "nobody waits" check, so it
+ * is accessed atomically (relaxed: the queue lock orders it otherwise). */
+static inline struct waiter *head(ct_cond_t *c)
+{
+    return ct__load_relaxed(CT__APTR(&c->waiters));
+}
+
+static inline void set_head(ct_cond_t *c, struct waiter *w)
+{
+    ct__store_relaxed(CT__APTR(&c->waiters), (void *)w);
+}
+
+static void enqueue(ct_cond_t *c, struct waiter *w)
+{
+    struct waiter *h = head(c);
+    if (h == NULL) {
+        w->next = w->prev = w;
+        set_head(c, w);
+    } else {
+        w->next = h;
+        w->prev = h->prev;
+        h->prev->next = w;
+        h->prev = w;
+    }
+}
+
+static void unlink_waiter(ct_cond_t *c, struct waiter *w)
+{
+    if (w->next == w) {
+        set_head(c, NULL);
+    } else {
+        w->prev->next = w->next;
+        w->next->prev = w->prev;
+        if (head(c) == w)
+            set_head(c, w->next);
+    }
+}
+
+/* ---- waiting ----------------------------------------------------------------------- */
+
+/* Spins, then sleeps on the node word until NOTIFIED or the deadline.
+ * Returns CT_OK if notified, CT_ETIMEDOUT otherwise (the node may still be
+ * queued then). */
+static int park(struct waiter *w, int64_t deadline)
+{
+    _Atomic uint32_t *s = CT__A32(&w->state);
+    unsigned budget = spin_budget;
+    uint32_t expected = WAITING;
+
+    if (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
+        budget = 0;                        /* a zero timeout does not spin */
+    for (unsigned i = 0; i < budget; i++) {
+        if (ct__load_acquire(s) == NOTIFIED) {
+            spin_budget = budget * 2 > SPIN_MAX ? SPIN_MAX : budget * 2;
+            return CT_OK;
+        }
+        ct__cpu_relax();
+    }
+    if (!atomic_compare_exchange_strong_explicit(s, &expected, SLEEPING,
+                                                 memory_order_acquire,
+                                                 memory_order_acquire))
+        return CT_OK;                      /* NOTIFIED just now */
+    if (budget > 0)
+        spin_budget = budget / 2 < SPIN_MIN ? SPIN_MIN : budget / 2;
+    for (;;) {
+        int rc = ct__wait_until(&w->state, SLEEPING, deadline);
+        if (ct__load_acquire(s) == NOTIFIED)
+            return CT_OK;
+        if (rc == CT_ETIMEDOUT)
+            return CT_ETIMEDOUT;
+    }
+}
+
+/* The body of every wait: the caller has validated the timeout. */
+static int wait_until(ct_cond_t *c, int64_t deadline)
+{
+    struct waiter w;
+    uint32_t saved;
+    int rc;
+
+    if (!held(c))
+        return CT_EPERM;
+    w.state = WAITING;
+    guard_take(c);
+    enqueue(c, &w);
+    guard_drop(c);
+    saved = release_save(c);
+    rc = park(&w, deadline);
+    acquire_restore(c, saved);
+    if (rc != CT_OK) {
+        /* Timed out: decide under the queue lock whether a notifier took the
+         * node meanwhile (then the notification is ours) or not. */
+        guard_take(c);
+        if (ct__load_relaxed(CT__A32(&w.state)) == NOTIFIED)
+            rc = CT_OK;
+        else
+            unlink_waiter(c, &w);
+        guard_drop(c);
+    }
+    return rc;
+}
+
+/* ---- public API -------------------------------------------------------------------- */
+
+void ct_cond_init(ct_cond_t *c, ct_lock_t *lock)
+{
+    assert(c != NULL);
+    memset(c, 0, sizeof *c);
+    if (lock != NULL)
+        c->lock = (uintptr_t)lock | LOCK_TAG;
+}
+
+void ct_cond_init_rlock(ct_cond_t *c, ct_rlock_t *rlock)
+{
+    assert(c != NULL);
+    memset(c, 0, sizeof *c);
+    c->lock = (uintptr_t)rlock;
+}
+
+int ct_cond_acquire(ct_cond_t *c)
+{
+    assert(c != NULL);
+    if (bound_is_lock(c)) {
+        ct_lock_acquire(bound_lock(c));
+        return CT_OK;
+    }
+    return ct_rlock_acquire(bound_rlock(c));
+}
+
+bool ct_cond_try_acquire(ct_cond_t *c)
+{
+    assert(c != NULL);
+    return bound_is_lock(c) ? ct_lock_try_acquire(bound_lock(c))
+                            : ct_rlock_try_acquire(bound_rlock(c));
+}
+
+int ct_cond_acquire_timed(ct_cond_t *c, int64_t timeout_ns)
+{
+    assert(c != NULL);
+    return bound_is_lock(c) ? ct_lock_acquire_timed(bound_lock(c), timeout_ns)
+                            : ct_rlock_acquire_timed(bound_rlock(c), timeout_ns);
+}
+
+int ct_cond_release(ct_cond_t *c)
+{
+    assert(c != NULL);
+    return bound_is_lock(c) ? ct_lock_release(bound_lock(c))
+                            : ct_rlock_release(bound_rlock(c));
+}
+
+bool ct_cond_is_owned(const ct_cond_t *c)
+{
+    assert(c != NULL);
+    return held(c);
+}
+
+int ct_cond_wait(ct_cond_t *c)
+{
+    assert(c != NULL);
+    return wait_until(c, CT__NO_DEADLINE);
+}
+
+int ct_cond_wait_timed(ct_cond_t *c, int64_t timeout_ns)
+{
+    int64_t deadline;
+    int rc;
+
+    assert(c != NULL);
+    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+        return rc;
+    return wait_until(c, deadline);
+}
+
+int ct_cond_wait_for(ct_cond_t *c, bool (*pred)(void *arg), void *arg, int64_t timeout_ns)
+{
+    int64_t deadline;
+    int rc;
+
+    assert(c != NULL && pred != NULL);
+    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+        return rc;
+    if (!held(c))
+        return CT_EPERM;
+    while (!pred(arg)) {
+        if (wait_until(c, deadline) == CT_ETIMEDOUT)
+            return pred(arg) ? CT_OK : CT_ETIMEDOUT;
+    }
+    return CT_OK;
+}
+
+int ct_cond_notify(ct_cond_t *c, unsigned n)
+{
+    struct waiter *w;
+    int woken = 0;
+
+    assert(c != NULL);
+    if (!held(c))
+        return CT_EPERM;
+    if (n == 0 || head(c) == NULL)
+        return 0;
+    guard_take(c);
+    while ((unsigned)woken < n && woken < INT_MAX && (w = head(c)) != NULL) {
+        unlink_waiter(c, w);
+        /* Last touch of the node's memory: its waiter may return now. */
+        if (atomic_exchange_explicit(CT__A32(&w->state), NOTIFIED,
+                                     memory_order_release) == SLEEPING)
+            ct_wake_one(&w->state);
+        woken++;
+    }
+    guard_drop(c);
+    return woken;
+}
+
+int ct_cond_notify_all(ct_cond_t *c)
+{
+    return ct_cond_notify(c, UINT_MAX);
+}
