@@ -4,10 +4,12 @@
  * then all leave together, and the barrier is ready for the next round (a
  * "generation").  Reusable for any number of generations; no allocation.
  *
- * States, as in CPython: filling (threads arriving), draining (released
- * threads leaving; new arrivals wait until the last has left), resetting
- * (ct_barrier_reset broke the waiters; usable again once they have left) and
- * broken (every wait fails with CT_EBROKEN until ct_barrier_reset).
+ * States, as in CPython: filling (threads arriving), resetting
+ * (ct_barrier_reset broke the waiters; new arrivals wait until they have
+ * left) and broken (every wait fails with CT_EBROKEN until
+ * ct_barrier_reset).  CPython's "draining" state is not needed: threads
+ * released from one generation cannot be confused with arrivals of the next
+ * (see src/barrier.c), so the next generation may start filling at once.
  *
  * 32 bytes on 64-bit platforms.  Needs ct_barrier_init (not valid when
  * zeroed); needs no destroy.
@@ -31,9 +33,9 @@ typedef struct ct_barrier {
     uint32_t state;              /* see src/barrier.c for the encoding */
 } ct_barrier_t;
 
-/* The largest number of parties (the arrival count shares a word with the
- * state bits). */
-#define CT_BARRIER_PARTIES_MAX ((1u << 29) - 1u)
+/* The largest number of parties (the arrival count shares a 32-bit word
+ * with the state bits and a generation number). */
+#define CT_BARRIER_PARTIES_MAX 65535u
 
 /* Initialises b — Barrier(parties, action, timeout).
  * parties: 1 .. CT_BARRIER_PARTIES_MAX threads per generation.
@@ -55,8 +57,8 @@ CT_API int ct_barrier_init(ct_barrier_t *b, unsigned parties, int (*action)(void
  *                 caller waited, or the action (run by this caller) failed;
  *   CT_ETIMEDOUT  the caller's timeout expired; the barrier is now broken and
  *                 every other waiter gets CT_EBROKEN.
- * A thread arriving while the previous generation drains waits (untimed, as
- * in CPython) until it has.  Everything written by any party before its wait
+ * A thread arriving while a reset is in progress or while the action runs
+ * waits (untimed, as in CPython) until that is over.  Everything written by any party before its wait
  * and by the action is visible to every party after a successful wait. */
 CT_API int ct_barrier_wait(ct_barrier_t *b);
 
@@ -83,7 +85,8 @@ CT_API bool ct_barrier_broken(const ct_barrier_t *b);
 CT_API unsigned ct_barrier_parties(const ct_barrier_t *b);
 
 /* The number of threads waiting in the current generation right now —
- * Barrier.n_waiting (0 while a generation drains, resets or is broken).  A
+ * Barrier.n_waiting (0 while the action runs, or the barrier resets or is
+ * broken).  A
  * snapshot. */
 CT_API unsigned ct_barrier_n_waiting(const ct_barrier_t *b);
 
