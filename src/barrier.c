@@ -289,7 +289,7 @@ int ct_barrier_wait(ct_barrier_t *b)
 
 int ct_barrier_wait_timed(ct_barrier_t *b, int64_t timeout_ns)
 {
-    int64_t deadline;
+    int64_t deadline = CT__NO_DEADLINE;
     int rc;
 
     assert(b != NULL);

@@ -1,33 +1,88 @@
 /* Promela model of Lock (src/lock.c) over the wait layer (futex semantics).
  *
- * The lock word: 0 free, 1 held, 2 held and someone may sleep.  acquire:
- * CAS 0->1; else (after a spin of CAS attempts) XCHG 2: old 0 means held,
- * else sleep while word == 2 and retry.  release: XCHG 0, wake one if the
- * old value was 2.  The wait layer: ct_wait compares and goes to sleep
- * atomically; ct_wake_one wakes one sleeper of the word, if any.
+ * The lock word w, as in src/lock.c: bit 0 LOCKED, bit 1 WAKING, bits 2.. the
+ * SLEEPERS count (ONE = 4).  Every atomic read-modify-write of the C code is
+ * one atomic step here; every plain load is a step of its own, so a CAS may
+ * fail and, like atomic_compare_exchange, reload its expected value s.
  *
- * Checked by spin (safety mode), for N threads doing ITER acquire/release
- * rounds each, every interleaving:
- *   - mutual exclusion: assert at most one thread in the critical section;
- *   - no lost wake-up: thread 0 only uses untimed acquires, so if a release
- *     could leave it asleep with nobody left to wake it, spin finds an
- *     invalid end state (a thread blocked forever);
- *   - the release of a held lock never finds the word free.
- * The other threads may also use timed acquires that give up (the timeout
- * may fire at any moment, also as a spurious wake-up), which leaves a 2 in
- * the word without sleepers: allowed, it costs one needless wake.
+ *   acquire:  fast CAS 0 -> LOCKED; else acquire_slow:
+ *     spin_acquire  SPIN rounds: load s; if !LOCKED, CAS s -> s|LOCKED (done);
+ *                   give up at once when SLEEPERS(s) != 0
+ *     register      load s; loop: !LOCKED -> CAS s|LOCKED (done),
+ *                   else CAS s -> s+ONE (registered, s += ONE)
+ *     wait          do rc = wait(w, s); s = load
+ *                   while rc == OK && (s & (LOCKED|WAKING)) == LOCKED
+ *     deregister    CAS s -> (s-ONE) & ~WAKING, | LOCKED if !(s & LOCKED)
+ *                   (took it: done)
+ *     then          rc == ETIMEDOUT or deadline passed: give up (timed out),
+ *                   else back to spin_acquire
+ *   release:  load s; CAS s -> s & ~LOCKED (a holder never sees !LOCKED:
+ *             asserted, that is the CT_EPERM path); if SLEEPERS(s) != 0,
+ *             wake_sleeper(s & ~LOCKED): while SLEEPERS(s) != 0 &&
+ *             !(s & (LOCKED|WAKING)): CAS s -> s|WAKING, then wake_one.
  *
- * What the model requires of the wait layer: a timed wait that ends by its
- * timeout was not chosen by a wake (the timeout and the dequeue by a waker
- * are atomic, as in the futex, the parking table's `woken` check and
- * WaitOnAddress).  Otherwise a timed acquire that gives up would swallow the
- * wake meant for a thread that keeps sleeping (-DSWALLOW shows spin finds
- * exactly that lost wake-up).
+ * The wait layer (ct__wait_until / ct_wake_one), futex semantics:
+ *   - the comparison with the expected value and going to sleep are one
+ *     atomic step, and so is a wake: a wake_one after the sleeper's
+ *     comparison finds it asleep;
+ *   - wake_one dequeues one sleeper of the word, if any (any one: spin tries
+ *     every choice);
+ *   - a woken sleeper returns OK; a timed wait may instead time out at any
+ *     moment while it sleeps (or before it compares: deadline already
+ *     passed), and the timeout dequeues it in the same atomic step, so a
+ *     timed-out sleeper was not chosen by a wake;
+ *   - a wait may also return OK spuriously (the contract allows it): SPURIOUS
+ *     such returns in all, a budget, so that a lost wake-up is not masked by
+ *     an endless supply of spurious wake-ups.
  *
- * -DBROKEN: the slow path writes 1 instead of 2 (a classic mistake): the
- * release then skips the wake, and spin must find the lost wake-up.
+ * Threads: N threads each do ITER rounds of acquire / critical section /
+ * release.  Thread 0 always uses the untimed acquire; the others choose per
+ * round between untimed and timed (the timeout may fire at any moment, and
+ * "deadline passed" may be seen after any OK return).  A timed acquire that
+ * gives up does not enter the critical section.
  *
- * must-fail: BROKEN SWALLOW
+ * Checked (safety run, spin -DSAFETY; every interleaving):
+ *   - mutual exclusion: at most one thread in the critical section;
+ *   - a holder's release always finds LOCKED (never CT_EPERM);
+ *   - SLEEPERS never underflows (asserted at every deregistration) and always
+ *     equals the number of registered threads (ghost counter reg);
+ *   - at the end (all threads done) the word is 0: no sleepers, no WAKING;
+ *   - no lost wake-up / no deadlock: a thread asleep with nobody left to wake
+ *     it is an invalid end state (thread 0 never times out, and spurious
+ *     wake-ups are bounded).
+ * Liveness run (-DLIVE, spin -a -f: weak fairness): every thread finishes
+ * its ITER rounds: ltl <> (finished == N).  Catches livelocks (cycles where
+ * some thread never finishes) as well as deadlocks.
+ *
+ * Deliberately broken variants (each must be caught):
+ *   NOCLEAR        deregistration forgets to clear WAKING: WAKING stays set,
+ *                  no release wakes again -> a sleeper strands.
+ *   REWAIT_LOCKED  the re-wait test ignores WAKING (re-wait while LOCKED): a
+ *                  woken sleeper that finds the lock re-taken goes back to
+ *                  sleep still "the woken one", WAKING never clears.
+ *   REGISTER_FREE  registration does not require LOCKED: a sleeper can
+ *                  register on a free lock and sleep with nobody to wake it.
+ *   STALE_RELEASE  release hands wake_sleeper the word before the release
+ *                  (LOCKED still set), so it never wakes anyone.
+ *   WAKE_STORE     wake_sleeper sets WAKING with a plain load/store instead
+ *                  of the CAS: it can overwrite a concurrent acquire (LOCKED)
+ *                  or (de)registration.
+ *   SWALLOW        a wait layer whose timeout is not atomic with the dequeue:
+ *                  a timed-out waiter's queue entry lingers until after it
+ *                  deregistered, and a wake_one can pick that stale entry,
+ *                  so the real sleeper is not woken while WAKING stays set.
+ * must-fail: NOCLEAR REWAIT_LOCKED REGISTER_FREE STALE_RELEASE WAKE_STORE SWALLOW
+ *
+ * Variants the algorithm tolerates (each must still verify clean; they show
+ * which parts are not load-bearing for safety or wake-up, only for cost):
+ *   WOKEN_TIMEOUT  a woken timed waiter may report ETIMEDOUT (the old model's
+ *                  "swallow"): harmless here, since every returning waiter
+ *                  deregisters, clears WAKING and takes a free lock, so the
+ *                  swallowed wake is never needed by anyone else.
+ *   WAKE_ALWAYS    release wakes without setting or checking WAKING (the
+ *                  classic wake-per-release): only extra wakes.
+ *   WAKE_LOCKED    wake_sleeper ignores a re-taken LOCKED: only extra wakes.
+ * must-pass: WOKEN_TIMEOUT WAKE_ALWAYS WAKE_LOCKED
  */
 #ifndef N
 #define N 3
@@ -35,30 +90,28 @@
 #ifndef ITER
 #define ITER 2
 #endif
-
-byte word = 0;
-byte inside = 0;
-bool sleeping[N];
-
-#ifdef BROKEN
-#define SLEEP_VALUE 1
-#else
-#define SLEEP_VALUE 2
+#ifndef SPIN
+#define SPIN 2          /* spin_acquire rounds (SPIN_ROUNDS is 6 in C) */
+#endif
+#ifndef SPURIOUS
+#define SPURIOUS 1      /* spurious OK returns from waits, in all */
 #endif
 
-/* ct_wait(&word, expected, timed ? finite : CT_FOREVER) */
-inline futex_wait(expected, timed) {
-    atomic { if :: word == expected -> sleeping[_pid] = true :: else -> skip fi }
-    if
-    :: !sleeping[_pid] -> skip                          /* woken, or did not sleep */
-#ifdef SWALLOW
-    :: timed && sleeping[_pid] -> sleeping[_pid] = false; timedout = true
-#else
-    :: atomic { timed && sleeping[_pid] -> sleeping[_pid] = false; timedout = true }
-#endif
-    fi
-}
+#define LOCKED 1
+#define WAKING 2
+#define ONE    4
+#define SLEEPERS(x) ((x) >> 2)
+#define OK       0
+#define TIMEDOUT 1
 
+byte w = 0;                 /* the lock word */
+byte inside = 0;            /* threads in the critical section */
+byte reg = 0;               /* ghost: threads registered as sleepers */
+byte finished = 0;          /* threads done with all rounds */
+byte spurious = SPURIOUS;   /* spurious wake-up budget */
+bool sleeping[N];           /* the wait queue of the word */
+
+/* ct_wake_one(&w): dequeue one sleeper, any one, if there is one. */
 inline wake_one() {
     atomic {
         if
@@ -71,44 +124,211 @@ inline wake_one() {
     }
 }
 
+/* rc = ct__wait_until(&w, s, timed ? deadline : CT__NO_DEADLINE) */
+inline wait_word() {
+    if
+    :: timed -> rc = TIMEDOUT                   /* deadline already passed */
+    :: true ->
+        atomic { if :: w == s -> sleeping[_pid] = true :: else -> skip fi };
+        if
+        :: !sleeping[_pid] -> rc = OK           /* woken, or the value differed */
+#ifdef WOKEN_TIMEOUT
+            ; if :: timed -> rc = TIMEDOUT :: true -> skip fi
+#endif
+#ifdef SWALLOW
+        :: timed && sleeping[_pid] -> rc = TIMEDOUT   /* entry left queued */
+#else
+        :: atomic { timed && sleeping[_pid] -> sleeping[_pid] = false; rc = TIMEDOUT }
+#endif
+        :: atomic { spurious > 0 && sleeping[_pid] ->
+                    sleeping[_pid] = false; spurious--; rc = OK }
+        fi
+    fi
+}
+
+/* Atomic step of a CAS that takes LOCKED: on success got, else s reloaded. */
+inline cas_take() {
+    atomic { if :: w == s -> w = s | LOCKED; got = true :: else -> s = w fi }
+}
+
 active [N] proctype thread()
 {
-    byte old, round = 0, spins;
-    bool got, timed, timedout;
+    byte s, round = 0, i;
+    bool got, timed, registered, gaveup, done;
+    bit rc;
 
     do
     :: round == ITER -> break
     :: else ->
-        got = false; timedout = false;
-        if :: _pid == 0 -> timed = false :: _pid != 0 -> timed = true :: _pid != 0 -> timed = false fi;
-        /* fast path: CAS 0 -> 1 */
-        atomic { if :: word == 0 -> word = 1; got = true :: else -> skip fi };
-        /* spin: a few CAS attempts while the word is not 2 */
-        spins = 0;
-        do
-        :: got || spins == 2 || word == 2 -> break
-        :: else -> atomic { if :: word == 0 -> word = 1; got = true :: else -> skip fi }; spins++
-        od;
-        /* park: XCHG SLEEP_VALUE; old 0 = we hold it */
-        do
-        :: got || timedout -> break
+        if :: _pid == 0 -> timed = false
+           :: _pid != 0 -> timed = false
+           :: _pid != 0 -> timed = true
+        fi;
+        got = false; gaveup = false;
+        /* ---- ct_lock_acquire / ct_lock_acquire_timed ---- */
+        atomic { if :: w == 0 -> w = LOCKED; got = true :: else -> skip fi };
+        do                                      /* acquire_slow */
+        :: got || gaveup -> break
         :: else ->
-            atomic { old = word; word = SLEEP_VALUE };
+            /* spin_acquire */
+            i = 0;
+            do
+            :: got || i == SPIN -> break
+            :: else ->
+                s = w;
+                if
+                :: !(s & LOCKED) -> cas_take()
+                :: else -> skip
+                fi;
+                if
+                :: !got && SLEEPERS(s) != 0 -> break
+                :: else -> i++
+                fi
+            od;
+            i = 0;
             if
-            :: old == 0 -> got = true
-            :: else -> futex_wait(SLEEP_VALUE, timed)
-            fi
+            :: got -> break
+            :: else -> skip
+            fi;
+            /* register as a sleeper, or take the lock if it came free */
+            s = w;
+            registered = false;
+            do
+            :: got || registered -> break
+#ifdef REGISTER_FREE
+            :: else ->
+#else
+            :: !got && !registered && !(s & LOCKED) -> cas_take()
+            :: !got && !registered && (s & LOCKED) ->
+#endif
+                atomic {
+                    if
+                    :: w == s -> w = s + ONE; s = s + ONE; reg++;
+                                 assert(SLEEPERS(w) == reg); registered = true
+                    :: else -> s = w
+                    fi
+                }
+            od;
+            if
+            :: got -> break
+            :: else -> skip
+            fi;
+            /* sleep; re-wait while held and no wake in flight */
+            do
+#ifdef FIX_WAKING
+            :: s & WAKING -> rc = OK; break     /* registered during a wake: be the woken one */
+            :: else ->
+#else
+            :: true ->
+#endif
+               wait_word();
+               s = w;
+#ifdef REWAIT_LOCKED
+               if :: rc == OK && (s & LOCKED) -> skip
+#else
+               if :: rc == OK && (s & (LOCKED | WAKING)) == LOCKED -> skip
+#endif
+                  :: else -> break
+               fi
+            od;
+            /* deregister: -1 sleeper, clear WAKING, take LOCKED if clear */
+            done = false;
+            do
+            :: done -> break
+            :: else ->
+                atomic {
+                    if
+                    :: w == s ->
+                        assert(SLEEPERS(s) > 0);        /* no underflow */
+#ifdef NOCLEAR
+                        w = s - ONE;
+#else
+                        w = (s - ONE) & ~WAKING;
+#endif
+                        if :: !(s & LOCKED) -> w = w | LOCKED; got = true
+                           :: else -> skip
+                        fi;
+                        reg--; assert(SLEEPERS(w) == reg); done = true
+                    :: else -> s = w
+                    fi
+                }
+            od;
+            done = false; registered = false;
+#ifdef SWALLOW
+            sleeping[_pid] = false;             /* the stale entry goes, late */
+#endif
+            if
+            :: got -> skip
+            :: !got && rc == TIMEDOUT -> gaveup = true
+            :: !got && rc == OK && timed -> gaveup = true   /* deadline passed */
+            :: !got && rc == OK -> skip                     /* spin again */
+            fi;
+            s = 0; rc = OK
         od;
+        /* ---- critical section ---- */
         if
         :: got ->
             atomic { inside++; assert(inside == 1) };
-            inside--;
-            /* release: XCHG 0, wake one if it was 2 */
-            atomic { old = word; word = 0 };
-            assert(old != 0);
-            if :: old == 2 -> wake_one() :: else -> skip fi
-        :: else -> skip                                 /* timed out: not held */
+            atomic { inside--; got = false };
+            /* ---- ct_lock_release ---- */
+            s = w;
+            do
+            :: atomic {
+                   assert(s & LOCKED);              /* never CT_EPERM for a holder */
+                   if :: w == s -> w = s & ~LOCKED; done = true
+                      :: else -> s = w
+                   fi
+               };
+               if :: done -> break :: else -> skip fi
+            od;
+            done = false;
+            if
+            :: SLEEPERS(s) != 0 ->
+                /* wake_sleeper(s & ~LOCKED) */
+#ifndef STALE_RELEASE
+                s = s & ~LOCKED;
+#endif
+#if defined(WAKE_ALWAYS)
+                wake_one()
+#else
+                do
+#ifdef WAKE_LOCKED
+                :: SLEEPERS(s) != 0 && !(s & WAKING) ->
+#else
+                :: SLEEPERS(s) != 0 && !(s & (LOCKED | WAKING)) ->
+#endif
+#ifdef WAKE_STORE
+                    w = s | WAKING; wake_one(); break
+#else
+                    atomic {
+                        if :: w == s -> w = s | WAKING; done = true
+                           :: else -> s = w
+                        fi
+                    };
+                    if :: done -> wake_one(); break
+                       :: else -> skip
+                    fi
+#endif
+                :: else -> break
+                od;
+                done = false
+#endif
+            :: else -> skip
+            fi;
+            s = 0
+        :: else -> skip                         /* timed out: not held */
         fi;
-        round++
-    od
+        round++; timed = false
+    od;
+    atomic {
+        finished++;
+        if
+        :: finished == N -> assert(w == 0 && reg == 0 && inside == 0)
+        :: else -> skip
+        fi
+    }
 }
+
+#ifdef LIVE
+ltl live { <> (finished == N) }
+#endif
