@@ -65,6 +65,7 @@
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/spin.h"
 #include "wait/wait.h"
 
 #define COUNT_MASK  UINT32_C(0xFFFF)
@@ -78,37 +79,15 @@
 
 _Static_assert(CT_BARRIER_PARTIES_MAX == COUNT_MASK, "count field holds parties");
 
-/* Adaptive spinning.  A futex hand-off costs 2-20 µs to take effect on our
- * 2-core VM while a cache-line hand-off costs ~0.1 µs, so spinning briefly
- * before sleeping wins hugely when the waker is running on another core; but
- * when threads outnumber cores the waker is usually not running, and every
- * spin only delays it.  So each thread keeps its own limit for Barrier waits:
- * a wait won by spinning after k rounds raises the limit to 2k + SPIN_MIN
- * (at most SPIN_MAX); a wait that had to sleep anyway halves it (at least
- * SPIN_MIN).  SPIN_MAX (~10 µs: PAUSE takes ~20 ns here) covers a partner that is
- * running; SPIN_MIN (~0.3 µs) costs nothing measurable when wasted.
- * Measured with bench_sem_event_barrier.c: a fixed 200-round spin made the
- * 4- and 8-thread barrier rounds 2x slower than pthread on 2 cores; without
- * any spin the 2-thread hand-offs lose their 10x advantage. */
-#ifndef SPIN_MAX
-#define SPIN_MAX 500
-#endif
-#define SPIN_MIN 8
-static _Thread_local int spin_limit = SPIN_MAX;
-
-static inline void spin_learn(int used, bool won)
-{
-    int next = won ? 2 * used + SPIN_MIN : spin_limit / 2;
-    if (won && next < spin_limit)
-        next = spin_limit;
-    spin_limit = next > SPIN_MAX ? SPIN_MAX : next < SPIN_MIN ? SPIN_MIN : next;
-}
+/* Adaptive spin before sleeping: this thread's budget for Barrier waits, in
+ * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
+static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
 
 static inline _Atomic uint32_t *word(ct_barrier_t *b) { return CT__A32(&b->state); }
 
 /* One call of ct_barrier_wait's spinning: the budget left, and whether it
  * had to sleep. */
-struct spin { int left, used; bool slept; };
+struct spin { unsigned left, used; bool slept; };
 
 /* Waits until the word may differ from `seen`: spins on plain loads while
  * the budget lasts, then sets PARKED and sleeps.  Returns CT_OK (look again)
@@ -254,8 +233,10 @@ static int wait_deadline(ct_barrier_t *b, int64_t deadline)
         rc = await_release(b, s & GEN_MASK, index, deadline, &spins);
     if (rc < 0)
         leave(b);
-    if (spins.used > 0 || spins.slept)
-        spin_learn(spins.used, !spins.slept);
+    if (spins.slept)
+        ct__spin_slept(&spin_limit, CT__SPIN_HANDOFF);
+    else if (spins.used > 0)
+        ct__spin_won_after(&spin_limit, spins.used, CT__SPIN_HANDOFF);
     return rc;
 }
 

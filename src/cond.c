@@ -62,24 +62,21 @@
 #include "internal/atomic.h"
 #include "internal/platform.h"
 #include "internal/rlock.h"
+#include "internal/spin.h"
 #include "wait/wait.h"
 
 enum { WAITING = 0, SLEEPING = 1, NOTIFIED = 2 };
 
 #define LOCK_TAG ((uintptr_t)1)
 
-/* Adaptive spin before parking, in PAUSE rounds (~21 ns each on the
- * benchmark VM).  A futex wake-to-run hand-off costs ~20 µs per direction
- * there, a hand-off to a spinning thread ~0.1 µs: a waiter whose notify comes
- * within the spin saves two system calls and most of the latency.  When
- * threads outnumber cores the notifier may not even be running, and the spin
- * only burns its time slice; so each thread keeps its own budget, doubling it
- * when a spin ends in a notification and halving it when the waiter had to
- * sleep.  SPIN_MAX (~11 µs) stays below one sleeping hand-off, so even a
- * wasted full spin costs less than the sleep it tried to avoid; SPIN_MIN
- * keeps a little spinning so the budget can grow back. */
-#define SPIN_MIN 16u
-#define SPIN_MAX 512u
+/* Adaptive spin before parking: this thread's budget for Condition waits, in
+ * PAUSE rounds (~21 ns each on the benchmark VM; the reasons and the shared
+ * rules are in internal/spin.h).  A notification that arrives during the
+ * spin doubles the budget; a waiter that had to sleep halves it.  The
+ * maximum, 512 (~11 µs), stays below one sleeping hand-off (~20 µs per
+ * direction there); the minimum, 16, keeps a little spinning so the budget
+ * can grow back; a thread starts at 128. */
+#define SPIN_BOUNDS ((struct ct__spin_bounds){ 16u, 512u })
 #define SPIN_START 128u
 
 static _Thread_local unsigned spin_budget = SPIN_START;
@@ -194,7 +191,7 @@ static int park(struct waiter *w, int64_t deadline)
         budget = 0;                        /* a zero timeout does not spin */
     for (unsigned i = 0; i < budget; i++) {
         if (ct__load_acquire(s) == NOTIFIED) {
-            spin_budget = budget * 2 > SPIN_MAX ? SPIN_MAX : budget * 2;
+            ct__spin_won(&spin_budget, SPIN_BOUNDS);
             return CT_OK;
         }
         ct__cpu_relax();
@@ -204,7 +201,7 @@ static int park(struct waiter *w, int64_t deadline)
                                                  memory_order_acquire))
         return CT_OK;                      /* NOTIFIED just now */
     if (budget > 0)
-        spin_budget = budget / 2 < SPIN_MIN ? SPIN_MIN : budget / 2;
+        ct__spin_slept(&spin_budget, SPIN_BOUNDS);
     for (;;) {
         int rc = ct__wait_until(&w->state, SLEEPING, deadline);
         if (ct__load_acquire(s) == NOTIFIED)

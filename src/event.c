@@ -42,6 +42,7 @@
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/spin.h"
 #include "wait/wait.h"
 
 #define SET      UINT32_C(1)
@@ -49,31 +50,9 @@
 #define GEN_ONE  UINT32_C(4)
 #define GEN_MASK (~(SET | WAITERS))
 
-/* Adaptive spinning.  A futex hand-off costs 2-20 µs to take effect on our
- * 2-core VM while a cache-line hand-off costs ~0.1 µs, so spinning briefly
- * before sleeping wins hugely when the waker is running on another core; but
- * when threads outnumber cores the waker is usually not running, and every
- * spin only delays it.  So each thread keeps its own limit for Event waits:
- * a wait won by spinning after k rounds raises the limit to 2k + SPIN_MIN
- * (at most SPIN_MAX); a wait that had to sleep anyway halves it (at least
- * SPIN_MIN).  SPIN_MAX (~10 µs: PAUSE takes ~20 ns here) covers a partner that is
- * running; SPIN_MIN (~0.3 µs) costs nothing measurable when wasted.
- * Measured with bench_sem_event_barrier.c: a fixed 200-round spin made the
- * 4- and 8-thread barrier rounds 2x slower than pthread on 2 cores; without
- * any spin the 2-thread hand-offs lose their 10x advantage. */
-#ifndef SPIN_MAX
-#define SPIN_MAX 500
-#endif
-#define SPIN_MIN 8
-static _Thread_local int spin_limit = SPIN_MAX;
-
-static inline void spin_learn(int used, bool won)
-{
-    int next = won ? 2 * used + SPIN_MIN : spin_limit / 2;
-    if (won && next < spin_limit)
-        next = spin_limit;
-    spin_limit = next > SPIN_MAX ? SPIN_MAX : next < SPIN_MIN ? SPIN_MIN : next;
-}
+/* Adaptive spin before sleeping: this thread's budget for Event waits, in
+ * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
+static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
 
 static inline _Atomic uint32_t *word(ct_event_t *e) { return CT__A32(&e->state); }
 
@@ -119,14 +98,14 @@ CT__NOINLINE static int wait_slow(ct_event_t *e, uint32_t gen, int64_t deadline)
     _Atomic uint32_t *w = word(e);
     uint32_t s;
 
-    for (int i = 0, limit = spin_limit; i < limit; i++) {
+    for (unsigned i = 0, limit = spin_limit; i < limit; i++) {
         if (released(ct__load_acquire(w), gen)) {
-            spin_learn(i, true);
+            ct__spin_won_after(&spin_limit, i, CT__SPIN_HANDOFF);
             return CT_OK;
         }
         ct__cpu_relax();
     }
-    spin_learn(0, false);
+    ct__spin_slept(&spin_limit, CT__SPIN_HANDOFF);
     s = ct__load_acquire(w);
     for (;;) {
         if (released(s, gen))

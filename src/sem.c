@@ -59,6 +59,7 @@
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/spin.h"
 #include "wait/wait.h"
 
 #define SLEEPERS    (UINT64_C(1) << 63)
@@ -66,31 +67,9 @@
 #define BOUNDED     (UINT64_C(1) << 63)
 #define SLEEP_HALF_EXPECTED ((uint32_t)(SLEEPERS >> 32))
 
-/* Adaptive spinning.  A futex hand-off costs 2-20 µs to take effect on our
- * 2-core VM while a cache-line hand-off costs ~0.1 µs, so spinning briefly
- * before sleeping wins hugely when the waker is running on another core; but
- * when threads outnumber cores the waker is usually not running, and every
- * spin only delays it.  So each thread keeps its own limit for Semaphore waits:
- * a wait won by spinning after k rounds raises the limit to 2k + SPIN_MIN
- * (at most SPIN_MAX); a wait that had to sleep anyway halves it (at least
- * SPIN_MIN).  SPIN_MAX (~10 µs: PAUSE takes ~20 ns here) covers a partner that is
- * running; SPIN_MIN (~0.3 µs) costs nothing measurable when wasted.
- * Measured with bench_sem_event_barrier.c: a fixed 200-round spin made the
- * 4- and 8-thread barrier rounds 2x slower than pthread on 2 cores; without
- * any spin the 2-thread hand-offs lose their 10x advantage. */
-#ifndef SPIN_MAX
-#define SPIN_MAX 500
-#endif
-#define SPIN_MIN 8
-static _Thread_local int spin_limit = SPIN_MAX;
-
-static inline void spin_learn(int used, bool won)
-{
-    int next = won ? 2 * used + SPIN_MIN : spin_limit / 2;
-    if (won && next < spin_limit)
-        next = spin_limit;
-    spin_limit = next > SPIN_MAX ? SPIN_MAX : next < SPIN_MIN ? SPIN_MIN : next;
-}
+/* Adaptive spin before sleeping: this thread's budget for Semaphore waits, in
+ * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
+static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
 
 /* A release(n) that finds sleepers wakes at most this many with individual
  * wake-ups; the woken threads pass the baton for any further permits.  Keeps
@@ -157,14 +136,14 @@ CT__NOINLINE static int acquire_slow(ct_sem_t *s, int64_t deadline)
 {
     _Atomic uint64_t *w = word(s);
 
-    for (int i = 0, limit = spin_limit; i < limit; i++) {
+    for (unsigned i = 0, limit = spin_limit; i < limit; i++) {
         if ((ct__load_relaxed(w) & VALUE_MASK) && try_take(w)) {
-            spin_learn(i, true);
+            ct__spin_won_after(&spin_limit, i, CT__SPIN_HANDOFF);
             return CT_OK;
         }
         ct__cpu_relax();
     }
-    spin_learn(0, false);
+    ct__spin_slept(&spin_limit, CT__SPIN_HANDOFF);
     if (try_take(w))
         return CT_OK;
     for (bool slept = false;;) {
