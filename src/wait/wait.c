@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <stddef.h>
 #include "wait.h"
+#include "../internal/atomic.h"
 
 int ct_wait(const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
 {
@@ -16,6 +17,6 @@ int ct_wait(const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
     if (rc != CT_OK)
         return rc;
     if (timeout_ns == 0)
-        return __atomic_load_n(addr, __ATOMIC_ACQUIRE) == expected ? CT_ETIMEDOUT : CT_OK;
+        return ct__load_acquire(CT__A32(addr)) == expected ? CT_ETIMEDOUT : CT_OK;
     return ct__wait_until(addr, expected, deadline);
 }

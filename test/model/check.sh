@@ -1,47 +1,92 @@
 #!/usr/bin/env bash
-# Model check of the lock word + wait protocol (test/model/*.pml) with spin:
-# every model must verify clean (N = 2 and 3 threads), and every variant named
-# on its "must-fail:" line must be caught (proof that the check can fail).  Exits non-zero on any violation.
-# Needs spin and gcc (Debian: apt-get install spin).
+# Model check of the lock word + wait protocol (test/model/*.pml) with spin.
+#
+# For every model:
+#   - safety run (asserts + invalid end states) for N = 2 and 3 threads: must
+#     verify clean;
+#   - liveness run (-DLIVE: the model's ltl formula, acceptance cycles under
+#     weak fairness) for N = 2 (also N = 3 with --full): must verify clean;
+#   - the model's "variant-base:" flags (if any) must verify clean at N = 3,
+#     and are added to every variant run below;
+#   - every variant on its "must-fail:" line must be caught at N = 3 (proof that
+#     the check can fail);
+#   - with --full, every variant on its "must-pass:" line must verify clean at
+#     N = 3 (variants the algorithm is meant to tolerate).
+# Exits non-zero on any violation (or a search cut short by the depth limit).
+# Needs spin and gcc (Debian: apt-get install spin).  About 30 s (2 loaded
+# cores); --full about 1.5 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v spin >/dev/null || { echo "check.sh: spin not installed (apt-get install spin)"; exit 2; }
+full=0
+[ "${1:-}" = --full ] && full=1
 status=0
 
-verify() {   # verify <model> <label> [spin -D flags]; prints spin's verdict, returns 1 on errors
-  local model=$1 label=$2
-  shift 2
+# verify <model> <label> <safety|live> [spin -D flags]; prints spin's verdict,
+# returns 1 on errors (or when the search was cut short).  Compiling pan.c
+# takes ~3 s at -O2 and ~0.7 s at -O0, which runs ~3x slower: OPT=-O0 for the
+# small searches (N=2, variants expected to fail at once).
+verify() {
+  local model=$1 label=$2 mode=$3 cflags="${OPT:--O2} -DSAFETY" runflags=
+  shift 3
+  [ "$mode" = live ] && { cflags=${OPT:--O2}; runflags="-a -f"; }
+  : >"$work/out"
   (cd "$work" && rm -f pan* ./*.trail &&
    spin "$@" -a "$here/$model" >/dev/null &&
-   gcc -O2 -DSAFETY -o pan pan.c 2>/dev/null &&
-   ./pan -m100000 >"$work/out" 2>&1) || true
+   gcc $cflags -o pan pan.c 2>/dev/null &&
+   ./pan -m100000 $runflags >"$work/out" 2>&1) || true
   local errors states
   errors=$(grep -oE 'errors: [0-9]+' "$work/out" | awk '{print $2}')
-  states=$(grep -oE '[0-9]+ states, stored' "$work/out" | awk '{print $1}')
+  states=$(grep -oE '[0-9.e+]+ states, stored' "$work/out" | awk '{print $1}')
+  if grep -q 'max search depth too small' "$work/out"; then errors="${errors:-0}+depth-limit"; fi
   echo "  $label: errors=${errors:-?} states=${states:-?}"
   [ "${errors:-1}" = 0 ]
 }
+
+verdict() { grep -oE 'assertion violated.*|invalid end state.*|acceptance cycle.*' "$work/out" | head -1; }
 
 for m in "$here"/*.pml; do
   name=$(basename "$m")
   echo "== $name"
   for n in 2 3; do
-    if ! verify "$name" "N=$n" -DN=$n; then
-      grep -E 'assertion violated|invalid end state' "$work/out" | head -3
-      status=1
-    fi
+    opt=-O2; [ $n = 2 ] && opt=-O0
+    OPT=$opt verify "$name" "safety N=$n" safety -DN=$n || { echo "    $(verdict)"; status=1; }
   done
+  lives=2
+  [ $full = 1 ] && lives="2 3"
+  if grep -q '^ *ltl' "$m"; then
+    for n in $lives; do
+      opt=-O2; [ $n = 2 ] && opt=-O0
+      OPT=$opt verify "$name" "liveness N=$n" live -DN=$n -DLIVE || { echo "    $(verdict)"; status=1; }
+    done
+  fi
+  base=()
+  for b in $(sed -n 's/^ \* variant-base: *//p' "$m"); do base+=("-D$b"); done
+  if [ ${#base[@]} -gt 0 ]; then
+    verify "$name" "${base[*]} N=3 (variant base, must pass)" safety "${base[@]}" -DN=3 ||
+      { echo "    $(verdict)"; status=1; }
+    if [ $full = 1 ] && grep -q '^ *ltl' "$m"; then
+      verify "$name" "${base[*]} liveness N=3 (variant base, must pass)" live "${base[@]}" -DN=3 -DLIVE ||
+        { echo "    $(verdict)"; status=1; }
+    fi
+  fi
   # Variants listed on a "must-fail:" line model known bugs: each must be caught.
   for v in $(sed -n 's/^ \* must-fail: *//p' "$m"); do
-    if verify "$name" "-D$v N=3 (must fail)" -D"$v" -DN=3; then
-      echo "  variant $v was NOT caught: the model would miss that bug"
+    if OPT=-O0 verify "$name" "-D$v ${base[*]} N=3 (must fail)" safety "${base[@]}" -D"$v" -DN=3; then
+      echo "    variant $v was NOT caught: the model would miss that bug"
       status=1
     else
-      echo "  caught as expected: $(grep -oE 'assertion violated.*|invalid end state.*' "$work/out" | head -1)"
+      echo "    caught as expected: $(verdict)"
     fi
   done
+  if [ $full = 1 ]; then
+    for v in $(sed -n 's/^ \* must-pass: *//p' "$m"); do
+      verify "$name" "-D$v ${base[*]} N=3 (must pass)" safety "${base[@]}" -D"$v" -DN=3 ||
+        { echo "    $(verdict)"; status=1; }
+    done
+  fi
 done
 [ $status = 0 ] && echo "model check passed" || echo "model check FAILED"
 exit $status
