@@ -202,9 +202,14 @@ static void leave(ct_barrier_t *b)
         wake_if_parked(b, s);
 }
 
-static int wait_deadline(ct_barrier_t *b, int64_t deadline)
+/* timeout_ns was validated by the caller.  As in CPython, the timeout covers
+ * the wait for the generation to fill, not the untimed wait to enter (while a
+ * reset drains or the previous generation's action runs): the deadline is
+ * taken once the thread has arrived. */
+static int wait_timeout(ct_barrier_t *b, int64_t timeout_ns)
 {
     _Atomic uint32_t *w = word(b);
+    int64_t deadline = CT__NO_DEADLINE;
     uint32_t parties = b->parties, s;
     struct spin spins = { spin_limit, 0, false };
     int index, rc;
@@ -227,6 +232,7 @@ static int wait_deadline(ct_barrier_t *b, int64_t deadline)
             break;
     }
     index = (int)(s & COUNT_MASK);
+    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
     if ((uint32_t)index + 1 == parties)
         rc = release_generation(b, index);
     else
@@ -260,23 +266,19 @@ int ct_barrier_init(ct_barrier_t *b, unsigned parties, int (*action)(void *), vo
 
 int ct_barrier_wait(ct_barrier_t *b)
 {
-    int64_t deadline = CT__NO_DEADLINE;
-
     assert(b != NULL);
-    /* Cannot fail: ct_barrier_init validated the default timeout. */
-    (void)ct__deadline_from_timeout(b->default_timeout_ns, &deadline);
-    return wait_deadline(b, deadline);
+    /* ct_barrier_init validated the default timeout. */
+    return wait_timeout(b, b->default_timeout_ns);
 }
 
 int ct_barrier_wait_timed(ct_barrier_t *b, int64_t timeout_ns)
 {
-    int64_t deadline = CT__NO_DEADLINE;
     int rc;
 
     assert(b != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
         return rc;
-    return wait_deadline(b, deadline);
+    return wait_timeout(b, timeout_ns);
 }
 
 void ct_barrier_reset(ct_barrier_t *b)

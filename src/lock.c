@@ -22,11 +22,14 @@
  *                  flight and nobody re-took the lock meanwhile, set WAKING and
  *                  wake one sleeper.
  *
- * No lost wake-up: a sleeper registers only while LOCKED is set and sleeps
- * only while the word still holds the value it registered, so any release
- * after its registration either finds it asleep (and wakes someone, unless a
- * wake is already in flight or the lock was re-taken) or makes it return at
- * once (the word changed).  A woken or returning sleeper always clears
+ * No lost wake-up: a sleeper registers only while LOCKED is set, never sleeps
+ * on a value with WAKING set (a thread that registered during a wake acts as
+ * the woken one instead), and sleeps only while the word still holds the
+ * value it registered.  So whenever a thread sleeps, the word shows a holder
+ * and no wake in flight, and that holder's release wakes someone (or leaves
+ * it to the next holder, who re-checks) — even if the word came back to the
+ * sleeper's value by ABA.  The spin model in test/model/lock.pml checks this
+ * protocol for 2 and 3 threads, timed and untimed.  A woken or returning sleeper always clears
  * WAKING, so the next release wakes again; a new holder's release re-checks.
  * A waiter that timed out deregisters the same way, so it never strands the
  * others.
@@ -128,10 +131,19 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
          * flight only means the word changed under us (the holder changed,
          * or another sleeper registered): sleep again on the new value,
          * still registered, rather than churn the word. */
-        do {
-            rc = ct__wait_until(&l->state, s, deadline);
-            s = ct__load_relaxed(w);
-        } while (rc == CT_OK && (s & (LOCKED | WAKING)) == LOCKED);
+        if (s & WAKING) {
+            /* Registered while a wake is in flight: never sleep on a value
+             * with WAKING set (that wake may have found nobody asleep, and
+             * the word can come back to this value by ABA with no release
+             * left to wake us: found by the spin model, test/model/).  Act
+             * as the woken sleeper at once instead. */
+            rc = CT_OK;
+        } else {
+            do {
+                rc = ct__wait_until(&l->state, s, deadline);
+                s = ct__load_relaxed(w);
+            } while (rc == CT_OK && (s & (LOCKED | WAKING)) == LOCKED);
+        }
         /* Deregister; we are (or stand for) the woken sleeper, so clear
          * WAKING; and take the lock in the same step if it is free. */
         for (;;) {

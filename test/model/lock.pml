@@ -81,7 +81,9 @@
  * The broken variants below are checked on top of it (variant-base line), so
  * each one is caught for its own reason, not for the bug above; when lock.c
  * adopts the fix, make it the model's default and empty the variant-base line.
- * variant-base: FIX_WAKING
+ * src/lock.c adopted the fix: FIX_WAKING is now the model's default (define
+ * UNFIXED to check the old code and see the FINDING again).
+ * variant-base:
  *
  * Deliberately broken variants (each must be caught):
  *   NOCLEAR        deregistration forgets to clear WAKING: WAKING stays set,
@@ -115,6 +117,9 @@
  *   WAKE_LOCKED    wake_sleeper ignores a re-taken LOCKED: only extra wakes.
  * must-pass: WOKEN_TIMEOUT WAKE_ALWAYS WAKE_LOCKED
  */
+#ifndef UNFIXED
+#define FIX_WAKING
+#endif
 #ifndef N
 #define N 3
 #endif
