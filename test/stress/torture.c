@@ -211,6 +211,8 @@ static int run_one(const struct torture_prim *prim, int nthreads, double seconds
             (void)ct_wait(&unused, 0, round_end - torture_now());
         /* End of round: every worker must check in within the bound. */
         atomic_store_explicit(&run.round_over, 1, memory_order_release);
+        if (prim->stop)
+            prim->stop(run.state);
         deadline = torture_now() + wake_bound_ns;
         while (atomic_load_explicit(&run.checked_in, memory_order_acquire) < nthreads) {
             if (torture_now() > deadline) {

@@ -11,8 +11,11 @@
  * finishes its current step and checks in; a worker that does not check in
  * within the hang bound is stuck (a lost wake-up: once the others stopped,
  * whatever it waits for has been released/notified/set), which fails the run
- * at once with the step it is stuck in.  While all workers are checked in,
- * the driver calls the primitive's `quiesce` to check its state at rest.
+ * at once with the step it is stuck in.  Primitives whose waiters only
+ * another worker can release (a condition, an event, a barrier) get a `stop`
+ * call at the round end that releases them all.  While all workers are
+ * checked in, the driver calls the primitive's `quiesce` to check its state
+ * at rest.
  *
  * Adding a primitive: write test/stress/torture_<name>.c defining
  * `const struct torture_prim torture_<name>` and add one line
@@ -56,6 +59,14 @@ struct torture_prim {
     /* Called by the driver while every worker is checked in: check the state
      * at rest (e.g. lock free, counter == acquisitions).  May be NULL. */
     void (*quiesce)(void *state, struct torture_worker *workers, int nthreads);
+    /* Called by the driver (its own thread) right after it asked the
+     * workers to finish their step: releases whatever they may be waiting
+     * for that only another worker's next step would release (notify_all,
+     * set, abort), and keeps it released until `quiesce` (which must then
+     * restore the normal state).  The workers must then check in within the
+     * hang bound: a worker still blocked missed that release (lost wake-up).
+     * May be NULL. */
+    void (*stop)(void *state);
     void (*teardown)(void *state);
     /* True if the signal storm must skip this primitive under TSan: the TSan
      * runtime of clang 14 deadlocks when a signal lands while glibc frees a
