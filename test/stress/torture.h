@@ -33,7 +33,7 @@
 #include <cthreading.h>
 #include "internal/clock.h"
 
-#define TORTURE_MAX_COUNTS 8
+#define TORTURE_MAX_COUNTS 12
 
 struct torture_worker {
     int id;                        /* 0 .. threads-1 */
