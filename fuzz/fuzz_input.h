@@ -92,4 +92,30 @@ static inline int fuzz_timeout_long(int64_t t)
 #define FUZZ_EXPECT_RC(got, want, what) \
     FUZZ_CHECK((got) == (want), "%s: got %s, want %s", (what), ct_strerror(got), ct_strerror(want))
 
+/* A call that timed out must have waited at least its timeout. */
+#define FUZZ_NOT_EARLY(rc, took, t, what)                                              \
+    FUZZ_CHECK((rc) != CT_ETIMEDOUT || (took) >= (t), "%s timed out after %lld of %lld ns", \
+               (what), (long long)(took), (long long)(t))
+
+/* A valid timeout for a call that would block: long ones become 20 us. */
+static inline int64_t fuzz_shorten(int64_t t)
+{
+    return fuzz_timeout_long(t) ? CT_US(20) : t;
+}
+
+/* Runs fn(arg) on a short-lived thread and joins it (on this thread if no
+ * thread can be started right now). */
+static inline void fuzz_in_thread(void (*fn)(void *), void *arg)
+{
+    ct_thread_t t;
+    int rc = ct_thread_start(&t, fn, arg);
+    if (rc == CT_EAGAIN) {
+        fn(arg);
+        return;
+    }
+    FUZZ_CHECK(rc == CT_OK, "thread start: %s", ct_strerror(rc));
+    rc = ct_thread_join(&t, CT_SEC(10));
+    FUZZ_CHECK(rc == CT_OK, "helper thread still running after 10 s (hang)");
+}
+
 #endif
