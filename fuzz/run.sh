@@ -11,9 +11,10 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1 abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1 print_stacktrace=1}"
-log="$scratch/log"
+log="$scratch/log"         # not in the corpus directory below
+mkdir "$scratch/corpus"
 if ! "$build/fuzz/fuzz_$target" -max_total_time="$secs" -timeout=30 -print_final_stats=1 \
-     "$@" "$scratch" "$here/corpus/$target" >"$log" 2>&1; then
+     "$@" "$scratch/corpus" "$here/corpus/$target" >"$log" 2>&1; then
   tail -60 "$log"
   echo "fuzz_$target: FAILED"
   exit 1
