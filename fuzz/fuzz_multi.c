@@ -2,16 +2,29 @@
  * primitives, with invariants and a watchdog.
  *
  * Input: byte 0 chooses 2-4 threads; the rest is dealt round-robin into one
- * script per thread.  Every script byte is an operation on the shared set
- * (today: three Locks with owner words and counters, and one wait word):
- *   acquire (blocking only in ascending lock order, so scripts cannot
- *   deadlock; otherwise a short timed acquire), try, timed, release of a
- *   lock the thread holds, wait on / bump + wake the word, a short delay.
- * Invariants: mutual exclusion (owner word exchanged on entry and exit),
- * a thread's try/timed acquire of a lock it holds itself fails (Lock is not
- * recursive), bad timeouts are rejected, each lock's counter equals its
- * acquisitions and every lock is free at the end.  Watchdog: each thread
- * must be joined within 10 s, or the run aborts as a hang (lost wake-up).
+ * script per thread.  Every script byte is an operation on the shared set:
+ * three Locks and an RLock with owner words and counters, a wait word, a
+ * BoundedSemaphore(2), an Event, a Condition on its own Lock, and a Barrier
+ * with one party per thread.  Operations (low 4 bits):
+ *   0-7   Locks: acquire (blocking only in ascending order, the RLock counting
+ *         as the last lock, so scripts cannot deadlock; otherwise a short
+ *         timed acquire), try, timed, release of a held lock, wait on / bump
+ *         + wake the word, a short delay;
+ *   8-10  RLock: acquire / re-enter, try or timed, release one level;
+ *   11-12 Semaphore: try or short timed acquire, release what is held (and a
+ *         release(3) that must overflow);
+ *   13    Event: set, clear, or a short timed wait;
+ *   14    Condition (only while holding nothing): notify(n) or a short wait;
+ *   15    Barrier: a short timed wait (a timeout breaks it), maybe a reset.
+ * Invariants: mutual exclusion (owner words exchanged on entry and exit), a
+ * thread's try/timed acquire of a Lock it holds fails (not recursive), RLock
+ * depth and owner, semaphore holders never above 2 and its value back to 2
+ * at the end, notify wakes exactly min(n, waiting) and every notification is
+ * one CT_OK return (model counts under the condition's lock), barrier
+ * indexes in range, bad timeouts rejected, timed calls never early, each
+ * counter equals its acquisitions and everything is free at the end.
+ * Watchdog: each thread must be joined within 10 s, or the run aborts as a
+ * hang (lost wake-up).
  *
  * Adding a primitive: put it in `struct shared`, give it op codes in
  * run_op() (and a check in the final invariants).
@@ -33,6 +46,18 @@ struct shared {
     long counter[LOCKS];           /* plain: written under the lock */
     atomic_long acquisitions[LOCKS];
     uint32_t word;                 /* wait/wake word, atomic via the cast */
+    ct_rlock_t rl;
+    atomic_int rl_owner;
+    long rl_counter;               /* plain: written under the RLock */
+    atomic_long rl_acquisitions;
+    ct_sem_t sem;                  /* bounded, 2 permits */
+    atomic_int sem_holders;
+    ct_event_t ev;
+    ct_lock_t cl;                  /* the condition's lock */
+    ct_cond_t cond;
+    int cq, cn;                    /* under cl: queued, notified not yet returned */
+    ct_barrier_t bar;
+    int nthreads;
 };
 
 struct script {
@@ -41,6 +66,8 @@ struct script {
     uint8_t ops[SCRIPT_MAX];
     size_t n;
     bool held[LOCKS];
+    unsigned rl_depth;
+    int sem_held;
 };
 
 static void enter(struct script *s, int i)
@@ -66,7 +93,157 @@ static int highest_held(const struct script *s)
     for (int i = 0; i < LOCKS; i++)
         if (s->held[i])
             h = i;
-    return h;
+    return s->rl_depth > 0 ? LOCKS : h;
+}
+
+static void rl_took(struct script *s)
+{
+    if (s->rl_depth++ == 0) {
+        int prev = atomic_exchange(&s->sh->rl_owner, s->me + 1);
+        FUZZ_CHECK(prev == 0, "RLock: thread %d entered while thread %d owns it", s->me, prev - 1);
+        s->sh->rl_counter++;
+        atomic_fetch_add(&s->sh->rl_acquisitions, 1);
+    }
+    FUZZ_CHECK(ct_rlock_count(&s->sh->rl) == s->rl_depth, "RLock count %u, depth %u",
+               ct_rlock_count(&s->sh->rl), s->rl_depth);
+}
+
+static void rl_release(struct script *s)
+{
+    if (s->rl_depth == 1) {
+        int prev = atomic_exchange(&s->sh->rl_owner, 0);
+        FUZZ_CHECK(prev == s->me + 1, "RLock owner word %d under thread %d", prev, s->me);
+    }
+    FUZZ_EXPECT_RC(ct_rlock_release(&s->sh->rl), CT_OK, "RLock release by its owner");
+    s->rl_depth--;
+    FUZZ_CHECK(ct_rlock_count(&s->sh->rl) == s->rl_depth, "RLock count after release");
+}
+
+static void sem_release_all(struct script *s)
+{
+    if (s->sem_held > 0) {
+        atomic_fetch_sub(&s->sh->sem_holders, s->sem_held);
+        FUZZ_EXPECT_RC(ct_sem_release(&s->sh->sem, s->sem_held), CT_OK, "sem release");
+        s->sem_held = 0;
+    }
+}
+
+static int64_t short_timeout(uint8_t op) { return (op & 0x80) ? CT_US(op & 0x3f) : 0; }
+
+static void timed_ok(int rc, int64_t took, int64_t t, const char *what)
+{
+    FUZZ_CHECK(rc == CT_OK || rc == CT_ETIMEDOUT, "%s: %s", what, ct_strerror(rc));
+    FUZZ_NOT_EARLY(rc, took, t, what);
+}
+
+/* Operations 8-15: the other primitives. */
+static void run_op2(struct script *s, uint8_t op)
+{
+    struct shared *sh = s->sh;
+    int64_t t = short_timeout(op), t0;
+    int rc;
+
+    switch (op & 15) {
+    case 8:                         /* RLock acquire: re-entry, or in lock order */
+        if (s->rl_depth > 0 || highest_held(s) < LOCKS) {
+            FUZZ_EXPECT_RC(ct_rlock_acquire(&sh->rl), CT_OK, "RLock acquire");
+            rl_took(s);
+        }
+        break;
+    case 9:                         /* RLock try / timed */
+        if (op & 0x40) {
+            if (ct_rlock_try_acquire(&sh->rl))
+                rl_took(s);
+            else
+                FUZZ_CHECK(s->rl_depth == 0, "RLock try by its owner failed");
+        } else {
+            t0 = ct__now_ns();
+            rc = ct_rlock_acquire_timed(&sh->rl, t);
+            timed_ok(rc, ct__now_ns() - t0, t, "RLock acquire_timed");
+            if (rc == CT_OK)
+                rl_took(s);
+            else
+                FUZZ_CHECK(s->rl_depth == 0, "RLock timed re-entry failed");
+        }
+        break;
+    case 10:                        /* RLock release one level */
+        if (s->rl_depth > 0)
+            rl_release(s);
+        else
+            FUZZ_EXPECT_RC(ct_rlock_release(&sh->rl), CT_EPERM, "RLock release by a non-owner");
+        break;
+    case 11: {                      /* semaphore: try or short timed */
+        if (s->sem_held == 2)
+            break;
+        t0 = ct__now_ns();
+        rc = (op & 0x40) ? (ct_sem_try_acquire(&sh->sem) ? CT_OK : CT_ETIMEDOUT)
+                         : ct_sem_acquire_timed(&sh->sem, t);
+        timed_ok(rc, (op & 0x40) ? t : ct__now_ns() - t0, t, "sem acquire");
+        if (rc == CT_OK) {
+            s->sem_held++;
+            int h = atomic_fetch_add(&sh->sem_holders, 1) + 1;
+            FUZZ_CHECK(h <= 2, "%d semaphore holders of 2 permits", h);
+        }
+        break;
+    }
+    case 12:                        /* semaphore: over-release, then release held */
+        FUZZ_EXPECT_RC(ct_sem_release(&sh->sem, 3), CT_EOVERFLOW, "bounded release(3)");
+        FUZZ_CHECK(ct_sem_value(&sh->sem) >= 0 && ct_sem_value(&sh->sem) <= 2, "sem value %lld",
+                   (long long)ct_sem_value(&sh->sem));
+        sem_release_all(s);
+        break;
+    case 13:                        /* event */
+        if ((op & 0x30) == 0x00) {
+            ct_event_set(&sh->ev);
+        } else if ((op & 0x30) == 0x10) {
+            ct_event_clear(&sh->ev);
+        } else {
+            t0 = ct__now_ns();
+            rc = ct_event_wait_timed(&sh->ev, t);
+            timed_ok(rc, ct__now_ns() - t0, t, "event wait_timed");
+        }
+        break;
+    case 14: {                      /* condition, holding nothing else */
+        if (highest_held(s) >= 0 || s->sem_held > 0)
+            break;
+        ct_lock_acquire(&sh->cl);
+        if (op & 0x40) {
+            unsigned n = (op >> 4) & 3;
+            int want = (int)n < sh->cq ? (int)n : sh->cq;
+            rc = (op & 0x20) && n == 3 ? ct_cond_notify_all(&sh->cond) : ct_cond_notify(&sh->cond, n);
+            if ((op & 0x20) && n == 3)
+                want = sh->cq;
+            FUZZ_CHECK(rc == want, "notify woke %d with %d waiting, want %d", rc, sh->cq, want);
+            sh->cq -= rc;
+            sh->cn += rc;
+        } else {
+            sh->cq++;
+            t0 = ct__now_ns();
+            rc = ct_cond_wait_timed(&sh->cond, t);
+            timed_ok(rc, ct__now_ns() - t0, t, "cond wait_timed");
+            if (rc == CT_OK) {
+                FUZZ_CHECK(sh->cn > 0, "cond: CT_OK without a notification");
+                sh->cn--;
+            } else {
+                FUZZ_CHECK(sh->cq > 0, "cond: timed out although notified");
+                sh->cq--;
+            }
+        }
+        ct_lock_release(&sh->cl);
+        break;
+    }
+    default:                        /* barrier */
+        if (highest_held(s) >= 0 || s->sem_held > 0)
+            break;                  /* do not hold anything others may need */
+        t0 = ct__now_ns();
+        rc = ct_barrier_wait_timed(&sh->bar, t);
+        FUZZ_CHECK((rc >= 0 && rc < sh->nthreads) || rc == CT_EBROKEN || rc == CT_ETIMEDOUT,
+                   "barrier wait: %d", rc);
+        FUZZ_NOT_EARLY(rc, ct__now_ns() - t0, t, "barrier wait_timed");
+        if (rc < 0 && (op & 0x40))
+            ct_barrier_reset(&sh->bar);
+        break;
+    }
 }
 
 static void run_op(struct script *s, uint8_t op)
@@ -75,6 +252,10 @@ static void run_op(struct script *s, uint8_t op)
     int i = (op >> 4) % LOCKS;
     ct_lock_t *l = &sh->locks[i];
 
+    if (op & 8) {
+        run_op2(s, op);
+        return;
+    }
     switch (op & 7) {
     case 0:                         /* acquire */
         if (s->held[i])
@@ -86,8 +267,8 @@ static void run_op(struct script *s, uint8_t op)
         }
         /* fall through: out of order, only a bounded wait */
     case 1: {                       /* timed acquire */
-        int64_t t = (op & 8) ? CT_US(op) : 0;
-        if (op == 0x79)
+        int64_t t = (op & 0x40) ? CT_US(op & 0x3f) : 0;
+        if (op == 0x71)
             t = -5;                 /* a bad timeout now and then */
         int rc = ct_lock_acquire_timed(l, t);
         if (t < 0)
@@ -120,7 +301,7 @@ static void run_op(struct script *s, uint8_t op)
     }
     case 6:                         /* bump and wake */
         atomic_fetch_add_explicit((_Atomic uint32_t *)&sh->word, 1, memory_order_release);
-        if (op & 8)
+        if (op & 0x40)
             ct_wake_one(&sh->word);
         else
             ct_wake_all(&sh->word);
@@ -137,9 +318,12 @@ static void thread_main(void *p)
     struct script *s = p;
     for (size_t k = 0; k < s->n; k++)
         run_op(s, s->ops[k]);
+    while (s->rl_depth > 0)
+        rl_release(s);
     for (int i = 0; i < LOCKS; i++)
         if (s->held[i])
             leave(s, i);
+    sem_release_all(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -155,6 +339,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = 2 + data[0] % (MAX_THREADS - 1);
     memset(&sh, 0, sizeof sh);
     memset(scripts, 0, sizeof scripts);
+    sh.nthreads = n;
+    FUZZ_CHECK(ct_sem_init_bounded(&sh.sem, 2) == CT_OK, "sem init");
+    ct_cond_init(&sh.cond, &sh.cl);
+    FUZZ_CHECK(ct_barrier_init(&sh.bar, (unsigned)n, NULL, NULL, CT_FOREVER) == CT_OK, "barrier");
     for (int t = 0; t < n; t++)
         scripts[t].sh = &sh, scripts[t].me = t;
     for (size_t k = 1; k < size; k++) {
@@ -181,5 +369,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "lock %d: counter %ld != %ld acquisitions", i, sh.counter[i],
                    atomic_load(&sh.acquisitions[i]));
     }
+    FUZZ_CHECK(ct_rlock_try_acquire(&sh.rl) && ct_rlock_release(&sh.rl) == CT_OK,
+               "RLock still owned at the end");
+    FUZZ_CHECK(sh.rl_counter == atomic_load(&sh.rl_acquisitions), "RLock counter %ld != %ld",
+               sh.rl_counter, atomic_load(&sh.rl_acquisitions));
+    FUZZ_CHECK(ct_sem_value(&sh.sem) == 2, "semaphore value %lld at the end",
+               (long long)ct_sem_value(&sh.sem));
+    FUZZ_CHECK(sh.cq == 0 && sh.cn == 0, "cond model at the end: queued %d notified %d", sh.cq,
+               sh.cn);
+    FUZZ_CHECK(!ct_lock_locked(&sh.cl), "the condition's lock locked at the end");
     return 0;
 }
