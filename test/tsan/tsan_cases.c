@@ -4,9 +4,11 @@
  * case as a ctest test in TSan builds: the "report" cases must print the
  * named TSan warning (lock-order inversion, unlock of an unlocked mutex, data
  * race), the "clean" cases must exit 0 without any TSan output.  Together they
- * show that Lock is a mutex to TSan exactly like pthread_mutex_t, that the
- * legitimate cross-thread release of a Lock raises nothing, and that the
- * annotations do not hide a real race.
+ * show that Lock, RLock, a Condition's lock and the GIL are mutexes to TSan
+ * exactly like pthread mutexes (lock-order inversions among them are
+ * reported), that the legitimate cross-thread release of a Lock and a
+ * Condition's waits raise nothing, and that the annotations do not hide a
+ * real race.
  *
  * To add a primitive: write its cases here (one static function each) and
  * add them to `cases[]` and to the lists in CMakeLists.txt.
@@ -323,6 +325,272 @@ static void case_same_lock_no_race(void)
     ct_thread_join(&t2, CT_FOREVER);
 }
 
+/* ---- RLock ------------------------------------------------------------------------------ */
+static ct_rlock_t rlock_r, rlock_s;
+
+static void r_then_a(void *p)
+{
+    (void)p;
+    check(ct_rlock_acquire(&rlock_r) == CT_OK, "rlock");
+    check(ct_rlock_acquire(&rlock_r) == CT_OK, "rlock re-entry");
+    ct_lock_acquire(&lock_a);
+    ct_lock_release(&lock_a);
+    check(ct_rlock_release(&rlock_r) == CT_OK && ct_rlock_release(&rlock_r) == CT_OK, "release");
+}
+
+static void a_then_r(void *p)
+{
+    (void)p;
+    ct_lock_acquire(&lock_a);
+    check(ct_rlock_acquire(&rlock_r) == CT_OK, "rlock");
+    check(ct_rlock_release(&rlock_r) == CT_OK, "release");
+    ct_lock_release(&lock_a);
+}
+
+static void r_then_s(void *p)
+{
+    (void)p;
+    check(ct_rlock_acquire(&rlock_r) == CT_OK, "rlock");
+    check(ct_rlock_acquire_timed(&rlock_s, CT_FOREVER) == CT_OK, "rlock s");
+    check(ct_rlock_release(&rlock_s) == CT_OK && ct_rlock_release(&rlock_r) == CT_OK, "release");
+}
+
+static void s_then_r(void *p)
+{
+    (void)p;
+    check(ct_rlock_acquire(&rlock_s) == CT_OK, "rlock s");
+    check(ct_rlock_acquire(&rlock_s) == CT_OK, "rlock s re-entry");
+    check(ct_rlock_acquire(&rlock_r) == CT_OK, "rlock");
+    check(ct_rlock_release(&rlock_r) == CT_OK, "release");
+    check(ct_rlock_release(&rlock_s) == CT_OK && ct_rlock_release(&rlock_s) == CT_OK, "release");
+}
+
+/* RLock and Lock taken in both orders (at different times): a potential
+ * deadlock TSan must report, as for a recursive pthread mutex. */
+static void case_rlock_lock_inversion(void)
+{
+    run(r_then_a, NULL);
+    run(a_then_r, NULL);
+}
+
+static void case_rlock_rlock_inversion(void)
+{
+    run(r_then_s, NULL);
+    run(s_then_r, NULL);
+}
+
+/* Re-entry and a consistent order across threads: no report. */
+static long rlock_data;
+static void rlock_worker(void *p)
+{
+    (void)p;
+    for (int i = 0; i < 500; i++) {
+        check(ct_rlock_acquire(&rlock_r) == CT_OK, "rlock");
+        if (i % 2)
+            check(ct_rlock_try_acquire(&rlock_r), "re-entry by try");
+        else
+            check(ct_rlock_acquire_timed(&rlock_r, CT_MS(1)) == CT_OK, "timed re-entry");
+        rlock_data++;
+        ct_lock_acquire(&lock_a);
+        ct_lock_release(&lock_a);
+        check(ct_rlock_release(&rlock_r) == CT_OK && ct_rlock_release(&rlock_r) == CT_OK,
+              "release");
+    }
+}
+static void case_rlock_clean(void)
+{
+    ct_thread_t t1, t2;
+    check(ct_thread_start(&t1, rlock_worker, NULL) == CT_OK, "start");
+    check(ct_thread_start(&t2, rlock_worker, NULL) == CT_OK, "start");
+    ct_thread_join(&t1, CT_FOREVER);
+    ct_thread_join(&t2, CT_FOREVER);
+    check(rlock_data == 1000, "rlock_data");
+}
+
+/* ---- Condition ----------------------------------------------------------------------------- */
+/* Producer / consumer through a bounded queue of plain ints under a Condition:
+ * waits release the lock (all levels of an RLock) and re-take it; TSan must
+ * see ordinary mutex use — no double lock, no inversion, no race. */
+#define QCAP 4
+#define ITEMS 2000
+struct queue { ct_cond_t c; int buf[QCAP]; int head, len; long sum; bool rlock; };
+static ct_lock_t cond_lock;
+static ct_rlock_t cond_rlock;
+
+static void cond_enter(struct queue *q)
+{
+    check(ct_cond_acquire(&q->c) == CT_OK, "cond acquire");
+    if (q->rlock)
+        check(ct_cond_acquire(&q->c) == CT_OK, "cond re-entry");
+}
+
+static void cond_leave(struct queue *q)
+{
+    check(ct_cond_release(&q->c) == CT_OK, "cond release");
+    if (q->rlock)
+        check(ct_cond_release(&q->c) == CT_OK, "cond release");
+}
+
+static void producer(void *p)
+{
+    struct queue *q = p;
+    for (int i = 1; i <= ITEMS; i++) {
+        cond_enter(q);
+        while (q->len == QCAP)
+            check(ct_cond_wait_timed(&q->c, i % 3 ? CT_FOREVER : CT_MS(1)) != CT_EPERM, "wait");
+        q->buf[(q->head + q->len++) % QCAP] = i;
+        check(ct_cond_notify_all(&q->c) >= 0, "notify_all");
+        cond_leave(q);
+    }
+}
+
+static bool nonempty(void *p) { return ((struct queue *)p)->len > 0; }
+
+static void consumer_q(void *p)
+{
+    struct queue *q = p;
+    for (int i = 0; i < ITEMS / 2; i++) {
+        cond_enter(q);
+        check(ct_cond_wait_for(&q->c, nonempty, q, CT_FOREVER) == CT_OK, "wait_for");
+        q->sum += q->buf[q->head];
+        q->head = (q->head + 1) % QCAP;
+        q->len--;
+        check(ct_cond_notify(&q->c, 2) >= 0, "notify");
+        cond_leave(q);
+    }
+}
+
+static void cond_case(struct queue *q)
+{
+    ct_thread_t pr, c1, c2;
+    check(ct_thread_start(&c1, consumer_q, q) == CT_OK, "start");
+    check(ct_thread_start(&c2, consumer_q, q) == CT_OK, "start");
+    check(ct_thread_start(&pr, producer, q) == CT_OK, "start");
+    ct_thread_join(&pr, CT_FOREVER);
+    ct_thread_join(&c1, CT_FOREVER);
+    ct_thread_join(&c2, CT_FOREVER);
+    check(q->sum == (long)ITEMS * (ITEMS + 1) / 2 && q->len == 0, "sum");
+}
+
+static void case_cond_lock_clean(void)
+{
+    static struct queue q;
+    ct_cond_init(&q.c, &cond_lock);
+    cond_case(&q);
+}
+
+static void case_cond_own_rlock_clean(void)
+{
+    static struct queue q = { CT_COND_INIT, { 0 }, 0, 0, 0, true };
+    cond_case(&q);
+}
+
+static void case_cond_rlock_clean(void)
+{
+    static struct queue q;
+    ct_cond_init_rlock(&q.c, &cond_rlock);
+    q.rlock = true;
+    cond_case(&q);
+}
+
+/* The condition's lock is the bound Lock itself: an inversion through
+ * ct_cond_acquire is reported like one through ct_lock_acquire. */
+static ct_cond_t inv_cond;
+static void cond_then_b(void *p)
+{
+    (void)p;
+    check(ct_cond_acquire(&inv_cond) == CT_OK, "cond acquire");
+    ct_lock_acquire(&lock_b);
+    ct_lock_release(&lock_b);
+    check(ct_cond_release(&inv_cond) == CT_OK, "cond release");
+}
+static void b_then_cond(void *p)
+{
+    (void)p;
+    ct_lock_acquire(&lock_b);
+    check(ct_cond_acquire(&inv_cond) == CT_OK, "cond acquire");
+    check(ct_cond_wait_timed(&inv_cond, CT_US(10)) == CT_ETIMEDOUT, "wait");
+    check(ct_cond_release(&inv_cond) == CT_OK, "cond release");
+    ct_lock_release(&lock_b);
+}
+static void case_cond_inversion(void)
+{
+    ct_cond_init(&inv_cond, &lock_a);
+    run(cond_then_b, NULL);
+    run(b_then_cond, NULL);
+}
+
+/* ---- GIL -------------------------------------------------------------------------------------- */
+static ct_gil_t gil;
+
+static void gil_then_a(void *p)
+{
+    (void)p;
+    check(ct_gil_acquire(&gil) == CT_OK, "gil");
+    ct_lock_acquire(&lock_a);
+    ct_lock_release(&lock_a);
+    check(ct_gil_release(&gil) == CT_OK, "gil release");
+}
+
+static void a_then_gil(void *p)
+{
+    (void)p;
+    ct_lock_acquire(&lock_a);
+    ct_gil_state_t st = ct_gil_ensure(&gil);
+    check(ct_gil_release_state(&gil, st) == CT_OK, "gil release_state");
+    ct_lock_release(&lock_a);
+}
+
+/* The classic extension-module deadlock: one thread holds the GIL and takes
+ * a lock, another holds the lock and takes the GIL. */
+static void case_gil_lock_inversion(void)
+{
+    check(ct_gil_init(&gil, CT_GIL_CLASSIC) == CT_OK, "gil init");
+    run(gil_then_a, NULL);
+    run(a_then_gil, NULL);
+    ct_gil_destroy(&gil);
+}
+
+/* The right way: release the GIL around the lock (ALLOW_THREADS), and
+ * switch a lot (poll / yield) while sharing plain data under the GIL. */
+static long gil_data;
+static void gil_worker(void *p)
+{
+    (void)p;
+    check(ct_gil_acquire(&gil) == CT_OK, "gil");
+    for (int i = 0; i < 3000; i++) {
+        gil_data++;
+        if (i % 7 == 0)
+            check(ct_gil_yield(&gil) >= 0, "yield");
+        else
+            check(ct_gil_poll(&gil) >= 0, "poll");
+        if (i % 50 == 0) {
+            CT_BEGIN_ALLOW_THREADS(&gil)
+            ct_lock_acquire(&lock_a);
+            ct_lock_release(&lock_a);
+            CT_END_ALLOW_THREADS(&gil)
+        }
+    }
+    check(ct_gil_release(&gil) == CT_OK, "gil release");
+    for (int i = 0; i < 200; i++) {
+        ct_gil_state_t st = ct_gil_ensure(&gil);
+        gil_data++;
+        check(ct_gil_release_state(&gil, st) == CT_OK, "release_state");
+    }
+}
+static void case_gil_clean(void)
+{
+    ct_thread_t t[3];
+    check(ct_gil_init(&gil, CT_GIL_PRIORITY) == CT_OK, "gil init");
+    check(ct_gil_set_switch_interval(&gil, CT_US(50)) == CT_OK, "interval");
+    for (int i = 0; i < 3; i++)
+        check(ct_thread_start(&t[i], gil_worker, NULL) == CT_OK, "start");
+    for (int i = 0; i < 3; i++)
+        ct_thread_join(&t[i], CT_FOREVER);
+    check(gil_data == 3 * 3200, "gil_data");
+    ct_gil_destroy(&gil);
+}
+
 /* ---- table ---------------------------------------------------------------------------- */
 static const struct {
     const char *name;
@@ -344,6 +612,15 @@ static const struct {
     { "race_under_different_locks", case_race_under_different_locks },
     { "race_unlocked", case_race_unlocked },
     { "same_lock_no_race", case_same_lock_no_race },
+    { "rlock_lock_inversion", case_rlock_lock_inversion },
+    { "rlock_rlock_inversion", case_rlock_rlock_inversion },
+    { "rlock_clean", case_rlock_clean },
+    { "cond_lock_clean", case_cond_lock_clean },
+    { "cond_own_rlock_clean", case_cond_own_rlock_clean },
+    { "cond_rlock_clean", case_cond_rlock_clean },
+    { "cond_inversion", case_cond_inversion },
+    { "gil_lock_inversion", case_gil_lock_inversion },
+    { "gil_clean", case_gil_clean },
 };
 
 int main(int argc, char **argv)
