@@ -4,9 +4,9 @@
  * Checked after every call: the return code and ct_event_is_set.  A wait on
  * a set event returns CT_OK at once; on a clear one it times out, not early
  * (long waits become short ones); bad timeouts are rejected and change
- * nothing; a CT_FOREVER wait while a helper thread sets the event (then
- * maybe clears it at once) returns (no lost wake-up: the helper is joined
- * with a 10 s watchdog).
+ * nothing; a CT_FOREVER wait while a helper thread sets the event (or
+ * pulses it: set and clear at once, repeatedly) returns (no lost wake-up:
+ * libFuzzer's -timeout catches a wait that never returns).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -14,17 +14,22 @@
 
 #include "fuzz_input.h"
 
-struct setter { ct_event_t *e; uint32_t go; bool clear_after; };
+struct setter { ct_event_t *e; uint32_t go, done; bool clear_after; };
 
+/* Sets the event (and clears it at once, for a pulse) again and again until
+ * the main thread's wait has returned: the main thread cannot tell when it is
+ * really waiting, but a pulse that lands while it waits must release it. */
 static void setter_main(void *p)
 {
     struct setter *s = p;
-    /* Wait until the main thread is about to wait, then set (and clear). */
     while (__atomic_load_n(&s->go, __ATOMIC_ACQUIRE) == 0)
         (void)ct_wait(&s->go, 0, CT_MS(1));
-    ct_event_set(s->e);
-    if (s->clear_after)
-        ct_event_clear(s->e);
+    do {
+        ct_event_set(s->e);
+        if (s->clear_after)
+            ct_event_clear(s->e);
+        (void)ct_wait(&s->done, 0, CT_US(20));
+    } while (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ct_event_wait(&e);
             break;
         case 5: {                   /* wait forever while another thread sets */
-            struct setter s = { &e, 0, (op & 8) != 0 };
+            struct setter s = { &e, 0, 0, (op & 8) != 0 };
             ct_thread_t t;
             if (ct_thread_start(&t, setter_main, &s) != CT_OK)
                 break;
@@ -68,6 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ct_event_wait(&e);
             else
                 FUZZ_EXPECT_RC(ct_event_wait_timed(&e, CT_FOREVER), CT_OK, "wait while set");
+            __atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
+            ct_wake_all(&s.done);
             FUZZ_CHECK(ct_thread_join(&t, CT_SEC(10)) == CT_OK, "setter hung");
             flag = !s.clear_after;
             break;

@@ -69,9 +69,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (want == CT_OK && n->state == SHORT)
                 settle(n);          /* finish the previous run first */
             bool alive = ct_timer_is_alive(&n->t);
-            int ran = atomic_exchange(&n->ran, 0);  /* before: it may run at once */
+            /* Reset the count before the start (the callback may run at once),
+             * only when no callback of an earlier start can still come: a
+             * SHORT timer was settled above unless the start must fail. */
+            int ran = want == CT_OK ? atomic_exchange(&n->ran, 0) : -1;
             int rc = ct_timer_start(&n->t, iv, callback, n);
-            if (rc != CT_OK)
+            if (rc != CT_OK && ran >= 0)
                 atomic_store(&n->ran, ran);
             if (rc == CT_EAGAIN || rc == CT_ENOMEM)
                 break;
