@@ -246,6 +246,19 @@ static void spawn_worker(void)
     }
 }
 
+/* At process exit, join the service and worker threads that have already
+ * exited: the last ones are otherwise never joined (each exited thread is
+ * joined by the *next* service thread), which leaks their stacks until the
+ * next timer and makes ThreadSanitizer report a thread leak at exit in every
+ * program that used a timer and then idled.  Threads still running at exit
+ * are left alone, as usual. */
+static void reap_at_exit(void)
+{
+    ct_lock_acquire(&svc.lock);
+    reap_zombies_locked();
+    ct_lock_release(&svc.lock);
+}
+
 static int start_service_locked(void)
 {
     struct pool_thread *s;
@@ -253,6 +266,7 @@ static int start_service_locked(void)
 
     if (!svc.atfork_registered) {
         ct__os_atfork_child(timer_atfork_child);
+        (void)atexit(reap_at_exit);   /* failure only costs the reaping */
         svc.atfork_registered = true;
     }
     if ((s = calloc(1, sizeof *s)) == NULL)

@@ -58,14 +58,6 @@ struct torture_run {
 
 static int64_t wake_bound_ns = CT_SEC(10);
 
-#if defined(CT__TSAN)
-/* The timer service joins its exited service and pool threads lazily (the
- * next service thread does), so the last ones are still unjoined when the
- * process exits and TSan would report them as leaked threads; leaks are not
- * what this program checks.  Every other TSan report still fails the run. */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) { return "report_thread_leaks=0"; }
-#endif
 
 int64_t torture_wake_bound(void) { return wake_bound_ns; }
 
