@@ -71,6 +71,11 @@
  * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
 static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
 
+/* The first wait after this thread's release woke a sleeper spins on its
+ * own "rebound" budget instead (the convoy it breaks: internal/spin.h). */
+static _Thread_local unsigned rebound_limit = 1024u;
+static _Thread_local bool woke_sleeper;
+
 /* A release(n) that finds sleepers wakes at most this many with individual
  * wake-ups; the woken threads pass the baton for any further permits.  Keeps
  * a huge n from making a huge number of system calls. */
@@ -135,15 +140,19 @@ static bool arm_sleepers(_Atomic uint64_t *w)
 CT__NOINLINE static int acquire_slow(ct_sem_t *s, int64_t deadline)
 {
     _Atomic uint64_t *w = word(s);
+    bool rebound = woke_sleeper;
+    unsigned *limit_p = rebound ? &rebound_limit : &spin_limit;
+    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
 
-    for (unsigned i = 0, limit = spin_limit; i < limit; i++) {
+    woke_sleeper = false;
+    for (unsigned i = 0, limit = *limit_p; i < limit; i++) {
         if ((ct__load_relaxed(w) & VALUE_MASK) && try_take(w)) {
-            ct__spin_won_after(&spin_limit, i, CT__SPIN_HANDOFF);
+            ct__spin_won_after(limit_p, i, bounds);
             return CT_OK;
         }
         ct__cpu_relax();
     }
-    ct__spin_slept(&spin_limit, CT__SPIN_HANDOFF);
+    ct__spin_slept(limit_p, bounds);
     if (try_take(w))
         return CT_OK;
     for (bool slept = false;;) {
@@ -232,6 +241,7 @@ int ct_sem_release(ct_sem_t *s, int64_t n)
     if (v & SLEEPERS) {
         for (int64_t i = 0; i < n && i < WAKE_BATCH; i++)
             ct_wake_one(sleep_half(s));
+        woke_sleeper = true;
     }
     return CT_OK;
 }

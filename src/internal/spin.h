@@ -48,6 +48,21 @@ struct ct__spin_bounds {
 #endif
 #define CT__SPIN_HANDOFF ((struct ct__spin_bounds){ 8u, CT_SPIN_HANDOFF_MAX })
 
+/* The first wait after this thread's own release/notify had to wake a
+ * sleeper ("rebound" spin, Semaphore and Condition): up to 1024 rounds
+ * (~25 µs), at least 16.  The answer to that wake cannot come before the
+ * woken thread runs, a whole wake-to-run hand-off (8-10 µs median, ~30 µs at
+ * the 90th percentile on the quiet 2-core VM), which is longer than the
+ * ordinary maximum.  With only the ordinary budget two threads handing off
+ * to each other fall into a convoy they never leave: each wakes the other,
+ * spins less than the other's wake-up takes, sleeps, and is woken in turn
+ * (every budget then sits at its minimum).  One spin that outlasts the
+ * partner's wake-up puts both back into spinning hand-offs.  The rebound
+ * budget is adaptive like the others (it halves when that spin fails), so
+ * where it does not pay, e.g. both threads sharing one busy core, it
+ * shrinks to the minimum. */
+#define CT__SPIN_REBOUND ((struct ct__spin_bounds){ 16u, 1024u })
+
 static inline unsigned ct__spin_clamp(unsigned n, struct ct__spin_bounds b)
 {
     return n > b.max ? b.max : n < b.min ? b.min : n;
