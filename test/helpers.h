@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "internal/clock.h"
+#include "internal/platform.h"
 
 static inline int64_t t_now(void) { return ct__now_ns(); }
 
@@ -22,6 +23,27 @@ static inline int t_await(atomic_int *flag, int64_t limit_ns)
         ct_wait(&(uint32_t){0}, 0, CT_US(50)); /* a short pause via the wait layer */
     return v;
 }
+
+/* Waits (polling the counter, not sleeping for order) until *c >= want or
+ * 30 s passed; returns the final count. */
+static inline int t_await_count(atomic_int *c, int want)
+{
+    int64_t end = t_now() + CT_SEC(30);
+    while (atomic_load(c) < want && t_now() < end)
+        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+    return atomic_load(c);
+}
+
+/* Sleeps ms milliseconds: only ever to widen a race window, never to order. */
+static inline void t_pause_ms(int ms) { ct_wait(&(uint32_t){0}, 0, CT_MS(ms)); }
+
+/* TSan and ASan slow threaded code 5-20x on 2 cores: stress loops divide
+ * their iteration counts by this. */
+#if defined(CT__TSAN) || defined(__SANITIZE_ADDRESS__)
+#define STRESS_SCALE 10
+#else
+#define STRESS_SCALE 1
+#endif
 
 /* Generous upper bound on "returned promptly" for timing checks on a shared,
  * noisy 2-core machine (and under sanitizers). */

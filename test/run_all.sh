@@ -22,13 +22,9 @@ pkg-config --exists criterion 2>/dev/null || need+=(libcriterion-dev)
 # clang's sanitizer and libFuzzer runtimes
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a >/dev/null 2>&1 \
   || need+=(libclang-rt-14-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing: ${need[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=test/apt_install.sh
+. "$root/test/apt_install.sh"
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 
 # ---- builds ---------------------------------------------------------------------
 jobs=$(nproc 2>/dev/null || echo 2)

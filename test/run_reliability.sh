@@ -30,13 +30,9 @@ command -v clang >/dev/null || need+=(clang)
 command -v spin >/dev/null || need+=(spin)
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
   || need+=(libclang-rt-14-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== installing: ${need[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=test/apt_install.sh
+. "$root/test/apt_install.sh"
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 
 jobs=$(nproc 2>/dev/null || echo 2)
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 exitcode=66"

@@ -6,23 +6,7 @@
 #include "helpers.h"
 #include "internal/platform.h"
 
-#if defined(CT__TSAN) || defined(__SANITIZE_ADDRESS__)
-#define STRESS_SCALE 10
-#else
-#define STRESS_SCALE 1
-#endif
-
 #define N 5
-
-static void pause_ms(int ms) { ct_wait(&(uint32_t){0}, 0, CT_MS(ms)); }
-
-static int await_count(atomic_int *c, int want)
-{
-    int64_t end = t_now() + CT_SEC(30);
-    while (atomic_load(c) < want && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
-    return atomic_load(c);
-}
 
 Test(event, size_and_zero_initialised_is_clear)
 {
@@ -93,8 +77,8 @@ static void check_notify(struct notify_ctx *c)
     atomic_store(&c->second, 0);
     for (int i = 0; i < N; i++)
         cr_assert_eq(ct_thread_start(&t[i], wait_twice, c), CT_OK);
-    cr_assert_eq(await_count(&c->started, N), N);
-    pause_ms(20);                                  /* widen the window only */
+    cr_assert_eq(t_await_count(&c->started, N), N);
+    t_pause_ms(20);                                  /* widen the window only */
     cr_assert_eq(atomic_load(&c->first), 0, "returned before set");
     ct_event_set(&c->e);
     for (int i = 0; i < N; i++)
@@ -171,9 +155,9 @@ static void set_and_clear_round(bool let_them_park)
     memset(&c, 0, sizeof c);
     for (int i = 0; i < N; i++)
         cr_assert_eq(ct_thread_start(&t[i], wait_long, &c), CT_OK);
-    cr_assert_eq(await_count(&c.started, N), N);
+    cr_assert_eq(t_await_count(&c.started, N), N);
     if (let_them_park)
-        pause_ms(30);                              /* most are asleep by now */
+        t_pause_ms(30);                              /* most are asleep by now */
     ct_event_set(&c.e);
     ct_event_clear(&c.e);
     for (int i = 0; i < N; i++)
@@ -311,7 +295,7 @@ Test(event, sleeper_mark_only_while_someone_sleeps, .timeout = 60)
     cr_assert(t_await(&c.started, CT_SEC(30)));
     int64_t end = t_now() + CT_SEC(30);
     while (!(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & 2u) && t_now() < end)
-        pause_ms(1);
+        t_pause_ms(1);
     cr_assert(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & 2u, "waiter never parked");
     ct_event_set(&c.e);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);

@@ -7,24 +7,6 @@
 #include "helpers.h"
 #include "internal/platform.h"
 
-/* TSan and ASan slow threaded code 5-20x on 2 cores: scale stress loops. */
-#if defined(CT__TSAN) || defined(__SANITIZE_ADDRESS__)
-#define STRESS_SCALE 10
-#else
-#define STRESS_SCALE 1
-#endif
-
-static void pause_ms(int ms) { ct_wait(&(uint32_t){0}, 0, CT_MS(ms)); }
-
-/* Waits (polling, not sleeping for order) until *c >= want or 30 s passed. */
-static int await_count(atomic_int *c, int want)
-{
-    int64_t end = t_now() + CT_SEC(30);
-    while (atomic_load(c) < want && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
-    return atomic_load(c);
-}
-
 Test(sem, size_and_zero_initialised_is_value_0_unbounded)
 {
     ct_sem_t s;
@@ -107,8 +89,8 @@ static void run_contended(bool bounded, bool multirelease)
     cr_assert_eq(ct_sem_acquire(&c.s), CT_OK);
     for (int i = 0; i < CONT_THREADS; i++)
         cr_assert_eq(ct_thread_start(&t[i], acquire_twice, &c), CT_OK);
-    cr_assert_eq(await_count(&c.done, 6), 6);
-    pause_ms(20);                                  /* widen the window only */
+    cr_assert_eq(t_await_count(&c.done, 6), 6);
+    t_pause_ms(20);                                  /* widen the window only */
     cr_assert_eq(atomic_load(&c.done), 6, "took more permits than there were");
     atomic_store(&c.phase, 1);
     if (multirelease)
@@ -116,15 +98,15 @@ static void run_contended(bool bounded, bool multirelease)
     else
         for (int i = 0; i < 7; i++)
             cr_assert_eq(ct_sem_release(&c.s, 1), CT_OK);
-    cr_assert_eq(await_count(&c.done, 13), 13);
+    cr_assert_eq(t_await_count(&c.done, 13), 13);
     atomic_store(&c.phase, 2);
     if (multirelease)
         cr_assert_eq(ct_sem_release(&c.s, 6), CT_OK);
     else
         for (int i = 0; i < 6; i++)
             cr_assert_eq(ct_sem_release(&c.s, 1), CT_OK);
-    cr_assert_eq(await_count(&c.done, 19), 19);
-    pause_ms(20);
+    cr_assert_eq(t_await_count(&c.done, 19), 19);
+    t_pause_ms(20);
     cr_assert_eq(atomic_load(&c.done), 19);
     cr_assert_not(ct_sem_try_acquire(&c.s), "the semaphore is still locked");
     cr_assert_eq(ct_sem_release(&c.s, 1), CT_OK);
@@ -233,7 +215,7 @@ static void check_blocks_until_release(ct_sem_t *s)
     cr_assert_eq(ct_sem_acquire(s), CT_OK);
     cr_assert_eq(ct_thread_start(&t, acquire_release_marked, &c), CT_OK);
     cr_assert(t_await(&c.started, CT_SEC(30)));
-    pause_ms(20);                                  /* widen the window only */
+    t_pause_ms(20);                                  /* widen the window only */
     cr_assert_eq(atomic_load(&c.finished), 0, "acquired with no permit");
     cr_assert_eq(ct_sem_release(s, 1), CT_OK);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
@@ -359,8 +341,8 @@ Test(sem, release_of_2_pow_32_wakes_sleepers, .timeout = 60)
     ct_thread_t t[3];
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ct_thread_start(&t[i], sleep_acquire, &c), CT_OK);
-    cr_assert_eq(await_count(&c.started, 3), 3);
-    pause_ms(20);                                  /* let them park */
+    cr_assert_eq(t_await_count(&c.started, 3), 3);
+    t_pause_ms(20);                                  /* let them park */
     cr_assert_eq(ct_sem_release(&s, INT64_C(1) << 32), CT_OK);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
@@ -374,15 +356,15 @@ Test(sem, release_1_lets_exactly_one_sleeper_through, .timeout = 60)
     ct_thread_t t[4];
     for (int i = 0; i < 4; i++)
         cr_assert_eq(ct_thread_start(&t[i], sleep_acquire, &c), CT_OK);
-    cr_assert_eq(await_count(&c.started, 4), 4);
-    pause_ms(20);
+    cr_assert_eq(t_await_count(&c.started, 4), 4);
+    t_pause_ms(20);
     cr_assert_eq(ct_sem_release(&s, 1), CT_OK);
-    cr_assert_eq(await_count(&c.done, 1), 1);
-    pause_ms(20);
+    cr_assert_eq(t_await_count(&c.done, 1), 1);
+    t_pause_ms(20);
     cr_assert_eq(atomic_load(&c.done), 1);
     cr_assert_eq(ct_sem_release(&s, 2), CT_OK);
-    cr_assert_eq(await_count(&c.done, 3), 3);
-    pause_ms(20);
+    cr_assert_eq(t_await_count(&c.done, 3), 3);
+    t_pause_ms(20);
     cr_assert_eq(atomic_load(&c.done), 3);
     cr_assert_eq(ct_sem_release(&s, 5), CT_OK);
     for (int i = 0; i < 4; i++)
