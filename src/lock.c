@@ -88,6 +88,24 @@ static inline bool try_fast(_Atomic uint32_t *w)
                                                    memory_order_relaxed);
 }
 
+/* Takes the lock if LOCKED is clear right now, whatever the other bits: a
+ * free lock may still show registered sleepers or a wake in flight, and a
+ * try-acquire must not fail on it (that made try-lock spinners livelock
+ * against slow woken sleepers). */
+static inline bool try_take(_Atomic uint32_t *w)
+{
+    uint32_t s = 0;
+
+    if (atomic_compare_exchange_strong_explicit(w, &s, LOCKED, memory_order_acquire,
+                                                memory_order_relaxed))
+        return true;
+    while (!(s & LOCKED)) {
+        if (cas(w, &s, s | LOCKED, memory_order_acquire))
+            return true;
+    }
+    return false;
+}
+
 /* Takes the lock if LOCKED is clear, whatever the other bits; bounded spin
  * with exponential backoff; gives up at once when others sleep. */
 static bool spin_acquire(_Atomic uint32_t *w)
@@ -189,7 +207,7 @@ bool ct_lock_try_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, CT__TSAN_TRY);
-    return CT__TSAN_LOCK_POST_TRY(l, try_fast(word(l)));
+    return CT__TSAN_LOCK_POST_TRY(l, try_take(word(l)));
 }
 
 int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
@@ -205,7 +223,7 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
     if (CT__LIKELY(try_fast(word(l))))
         return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
     if (timeout_ns == 0)
-        return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_ETIMEDOUT);
+        return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(word(l)) ? CT_OK : CT_ETIMEDOUT);
     (void)ct__deadline_from_timeout(timeout_ns, &deadline);
     return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline));
 }
