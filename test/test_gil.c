@@ -290,26 +290,42 @@ static void taker(void *p)
     }
 }
 
+/* Runs a polling CPU-bound holder and a taker that takes the GIL `rounds`
+ * times from it, on a fresh GIL g of the given mode and switch interval.
+ * Returns how long the taker took (ns); g is left initialised for the
+ * caller's checks (and ct_gil_destroy). */
+static int64_t run_holder_and_taker(ct_gil_t *g, int mode, int64_t interval_ns, int rounds,
+                                    struct cpu_ctx *c, struct taker_ctx *k)
+{
+    ct_thread_t th, tt;
+    int64_t t0, took;
+
+    memset(c, 0, sizeof *c);
+    c->g = g;
+    *k = (struct taker_ctx){ g, c, rounds, 0, 0 };
+    cr_assert_eq(ct_gil_init(g, mode), CT_OK);
+    cr_assert_eq(ct_gil_set_switch_interval(g, interval_ns), CT_OK);
+    cr_assert_eq(ct_gil_switch_interval(g), interval_ns);
+    cr_assert_eq(ct_thread_start(&th, cpu_holder, c), CT_OK);
+    cr_assert(t_await(&c->started, CT_SEC(30)));
+    t0 = t_now();
+    cr_assert_eq(ct_thread_start(&tt, taker, k), CT_OK);
+    cr_assert_eq(ct_thread_join(&tt, CT_FOREVER), CT_OK);
+    took = t_now() - t0;
+    atomic_store(&c->stop, 1);
+    cr_assert_eq(ct_thread_join(&th, CT_FOREVER), CT_OK);
+    return took;
+}
+
 Test(gil, eventual_and_forced_switching, .timeout = 120)
 {
     FOR_EACH_MODE(m) {
         ct_gil_t g;
         struct cpu_ctx c;
         struct taker_ctx k;
-        ct_thread_t th, tt;
         ct_gil_stats_t st;
 
-        memset(&c, 0, sizeof c);
-        c.g = &g;
-        k = (struct taker_ctx){ &g, &c, 20, 0, 0 };
-        cr_assert_eq(ct_gil_init(&g, m), CT_OK);
-        cr_assert_eq(ct_gil_set_switch_interval(&g, CT_MS(1)), CT_OK);
-        cr_assert_eq(ct_thread_start(&th, cpu_holder, &c), CT_OK);
-        cr_assert(t_await(&c.started, CT_SEC(30)));
-        cr_assert_eq(ct_thread_start(&tt, taker, &k), CT_OK);
-        cr_assert_eq(ct_thread_join(&tt, CT_FOREVER), CT_OK);
-        atomic_store(&c.stop, 1);
-        cr_assert_eq(ct_thread_join(&th, CT_FOREVER), CT_OK);
+        (void)run_holder_and_taker(&g, m, CT_MS(1), 20, &c, &k);
 
         cr_assert_eq(k.rc, 0);
         cr_assert_lt(k.max_wait, T_SLACK, "a waiter got the GIL from a polling holder");
@@ -331,21 +347,9 @@ Test(gil, classic_waits_one_interval, .timeout = 60)
     ct_gil_t g;
     struct cpu_ctx c;
     struct taker_ctx k;
-    ct_thread_t th, tt;
     ct_gil_stats_t st;
 
-    memset(&c, 0, sizeof c);
-    c.g = &g;
-    k = (struct taker_ctx){ &g, &c, 5, 0, 0 };
-    cr_assert_eq(ct_gil_init(&g, CT_GIL_CLASSIC), CT_OK);
-    cr_assert_eq(ct_gil_set_switch_interval(&g, CT_MS(20)), CT_OK);
-    cr_assert_eq(ct_gil_switch_interval(&g), CT_MS(20));
-    cr_assert_eq(ct_thread_start(&th, cpu_holder, &c), CT_OK);
-    cr_assert(t_await(&c.started, CT_SEC(30)));
-    cr_assert_eq(ct_thread_start(&tt, taker, &k), CT_OK);
-    cr_assert_eq(ct_thread_join(&tt, CT_FOREVER), CT_OK);
-    atomic_store(&c.stop, 1);
-    cr_assert_eq(ct_thread_join(&th, CT_FOREVER), CT_OK);
+    (void)run_holder_and_taker(&g, CT_GIL_CLASSIC, CT_MS(20), 5, &c, &k);
     ct_gil_stats(&g, &st);
     /* Each of the 5 takes waited at least one interval. */
     cr_assert_geq(st.wait_total_ns, 5u * (uint64_t)CT_MS(20));
@@ -361,22 +365,9 @@ Test(gil, priority_returning_thread_preempts_at_once, .timeout = 60)
     ct_gil_t g;
     struct cpu_ctx c;
     struct taker_ctx k;
-    ct_thread_t th, tt;
     ct_gil_stats_t st;
+    int64_t took = run_holder_and_taker(&g, CT_GIL_PRIORITY, CT_SEC(600), 200, &c, &k);
 
-    memset(&c, 0, sizeof c);
-    c.g = &g;
-    k = (struct taker_ctx){ &g, &c, 200, 0, 0 };
-    cr_assert_eq(ct_gil_init(&g, CT_GIL_PRIORITY), CT_OK);
-    cr_assert_eq(ct_gil_set_switch_interval(&g, CT_SEC(600)), CT_OK);
-    cr_assert_eq(ct_thread_start(&th, cpu_holder, &c), CT_OK);
-    cr_assert(t_await(&c.started, CT_SEC(30)));
-    int64_t t0 = t_now();
-    cr_assert_eq(ct_thread_start(&tt, taker, &k), CT_OK);
-    cr_assert_eq(ct_thread_join(&tt, CT_FOREVER), CT_OK);
-    int64_t took = t_now() - t0;
-    atomic_store(&c.stop, 1);
-    cr_assert_eq(ct_thread_join(&th, CT_FOREVER), CT_OK);
     cr_assert_lt(took, T_SLACK, "200 returns took %lld ns", (long long)took);
     cr_assert_eq(c.bad_retakes, 0);
     ct_gil_stats(&g, &st);

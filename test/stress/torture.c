@@ -371,3 +371,25 @@ int main(int argc, char **argv)
            (unsigned long long)all_ops, all_failures);
     return failed;
 }
+
+int64_t torture_bad_timeout(struct torture_worker *w, int *want)
+{
+    static const int64_t bad[] = { -2, -1000, INT64_MIN, CT_TIMEOUT_MAX + 1, INT64_MAX };
+    int64_t t = bad[torture_below(w, (uint32_t)(sizeof bad / sizeof bad[0]))];
+    *want = t < 0 ? CT_EINVAL : CT_EOVERFLOW;
+    return t;
+}
+
+bool torture_timed_acquired(struct torture_worker *w, const char *what, int64_t timeout_ns,
+                            int rc, int64_t took_ns, uint64_t *timeouts)
+{
+    if (rc == CT_OK)
+        return true;
+    if (rc == CT_ETIMEDOUT && timeout_ns != CT_FOREVER) {
+        (*timeouts)++;
+        torture_check_not_early(w, what, timeout_ns, took_ns);
+    } else {
+        torture_fail(w, "%s(%lld) returned %s", what, (long long)timeout_ns, ct_strerror(rc));
+    }
+    return false;
+}

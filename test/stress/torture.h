@@ -121,6 +121,17 @@ void torture_fail(struct torture_worker *w, const char *fmt, ...)
 void torture_check_not_early(struct torture_worker *w, const char *what,
                              int64_t timeout_ns, int64_t took_ns);
 
+/* Picks one of the invalid timeouts at random and stores in *want the code
+ * every timed call must return for it (CT_EINVAL or CT_EOVERFLOW). */
+int64_t torture_bad_timeout(struct torture_worker *w, int *want);
+
+/* Classifies the result rc of a timed acquire that was given timeout_ns and
+ * took took_ns: true for CT_OK; for CT_ETIMEDOUT after a finite timeout,
+ * counts it in *timeouts and checks the wait was not short; anything else is
+ * a failure.  what names the call in reports. */
+bool torture_timed_acquired(struct torture_worker *w, const char *what, int64_t timeout_ns,
+                            int rc, int64_t took_ns, uint64_t *timeouts);
+
 /* Bound for "returns promptly after its release/notify/set" (ns): generous,
  * for 16+ threads on 2 loaded cores under TSan. */
 int64_t torture_wake_bound(void);
