@@ -16,6 +16,10 @@ const char *ct_strerror(int code)
     case CT_ENOMEM:    return "CT_ENOMEM: out of memory";
     case CT_EDEADLK:   return "CT_EDEADLK: would deadlock (already held by the caller)";
     case CT_EAGAIN:    return "CT_EAGAIN: resource temporarily unavailable";
+    case CT_EBUSY:     return "CT_EBUSY: object still in use (nothing destroyed)";
+    case CT_ESHUTDOWN: return "CT_ESHUTDOWN: shut down";
+    case CT_ECANCELLED: return "CT_ECANCELLED: cancelled";
+    case CT_EOWNERDEAD: return "CT_EOWNERDEAD: previous owner died holding it";
     default:           return "unknown cthreading error";
     }
 }

@@ -13,6 +13,10 @@ Test(base, codes_have_fixed_values)
     cr_assert_eq(CT_ENOMEM, -6);
     cr_assert_eq(CT_EDEADLK, -7);
     cr_assert_eq(CT_EAGAIN, -8);
+    cr_assert_eq(CT_EBUSY, -9);
+    cr_assert_eq(CT_ESHUTDOWN, -10);
+    cr_assert_eq(CT_ECANCELLED, -11);
+    cr_assert_eq(CT_EOWNERDEAD, -12);
     cr_assert_eq(CT_FOREVER, -1);
     cr_assert_eq(CT_TIMEOUT_MAX, INT64_C(9223372036000000000));
     cr_assert_eq(CT_MS(3), INT64_C(3000000));
@@ -23,7 +27,8 @@ Test(base, codes_have_fixed_values)
 Test(base, strerror_names_every_code_distinctly)
 {
     int codes[] = { CT_OK, CT_ETIMEDOUT, CT_EPERM, CT_EINVAL, CT_EBROKEN,
-                    CT_EOVERFLOW, CT_ENOMEM, CT_EDEADLK, CT_EAGAIN };
+                    CT_EOVERFLOW, CT_ENOMEM, CT_EDEADLK, CT_EAGAIN,
+                    CT_EBUSY, CT_ESHUTDOWN, CT_ECANCELLED, CT_EOWNERDEAD };
     size_t n = sizeof codes / sizeof codes[0];
     const char *unknown = ct_strerror(-1000);
 

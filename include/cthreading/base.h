@@ -44,6 +44,10 @@ extern "C" {
 #define CT_ENOMEM    (-6) /* memory could not be allocated */
 #define CT_EDEADLK   (-7) /* the call would deadlock (caller already holds it) */
 #define CT_EAGAIN    (-8) /* a system resource is temporarily exhausted */
+#define CT_EBUSY     (-9) /* destroy of an object still in use: nothing destroyed */
+#define CT_ESHUTDOWN (-10) /* the queue or executor was shut down */
+#define CT_ECANCELLED (-11) /* the future was cancelled */
+#define CT_EOWNERDEAD (-12) /* RLock taken over from a process that died holding it */
 
 /* Returns a short, static, human-readable name for a return code, e.g.
  * "CT_ETIMEDOUT: timed out".  Never returns NULL; unknown codes give
