@@ -1,4 +1,5 @@
 /* Error codes, ct_strerror and the timeout conventions shared by every module. */
+#include <stdio.h>
 #include <string.h>
 #include "ct_test.h"
 
@@ -56,4 +57,17 @@ Test(base, timeout_validation_is_shared)
     cr_assert_eq(ct_wait(&word, 8, CT_TIMEOUT_MAX), CT_OK);   /* valid, value differs */
     cr_assert_eq(ct_wait(&word, 7, 0), CT_ETIMEDOUT);
     cr_assert_eq(word, 7u);
+}
+
+Test(base, version_macros_match_the_library)
+{
+    char expected[32];
+    cr_assert_not_null(ct_version());
+    cr_assert_str_eq(ct_version(), CT_VERSION_STRING);
+    snprintf(expected, sizeof expected, "%d.%d.%d", CT_VERSION_MAJOR, CT_VERSION_MINOR,
+             CT_VERSION_PATCH);
+    cr_assert_str_eq(CT_VERSION_STRING, expected);
+    cr_assert_eq(CT_VERSION_NUMBER,
+                 CT_VERSION_MAJOR * 10000 + CT_VERSION_MINOR * 100 + CT_VERSION_PATCH);
+    cr_assert(CT_VERSION_NUMBER >= 200, "this API (ct_version) arrived in 0.2.0");
 }

@@ -65,12 +65,39 @@ CT_API const char *ct_strerror(int code);
  * Deadlines are taken on a monotonic clock once, on entry, and saturate
  * instead of overflowing; signals and spurious wake-ups neither shorten nor
  * lengthen a wait. */
-#define CT_FOREVER      ((int64_t)-1)
-#define CT_TIMEOUT_MAX  ((int64_t)9223372036000000000LL)
+#define CT_FOREVER      (-INT64_C(1))
+#define CT_TIMEOUT_MAX  INT64_C(9223372036000000000)
 
-#define CT_US(x) ((int64_t)(x) * INT64_C(1000))
-#define CT_MS(x) ((int64_t)(x) * INT64_C(1000000))
-#define CT_SEC(x) ((int64_t)(x) * INT64_C(1000000000))
+/* x microseconds / milliseconds / seconds in ns, as int64_t (x is converted
+ * to int64_t first: CT_MS(1.5) is CT_MS(1)).  Constant expressions for
+ * constant x, in C and in C++. */
+#define CT_US(x) (CT__INT64(x) * INT64_C(1000))
+#define CT_MS(x) (CT__INT64(x) * INT64_C(1000000))
+#define CT_SEC(x) (CT__INT64(x) * INT64_C(1000000000))
+
+/* Casts and null pointers in the public macros: C++-style in C++, so the
+ * macros stay clean under -Wold-style-cast and -Wzero-as-null-pointer-constant;
+ * plain C constant expressions in C. */
+#ifdef __cplusplus
+#  define CT__INT64(x) static_cast<int64_t>(x)
+#  define CT__NULL nullptr
+#else
+#  define CT__INT64(x) ((int64_t)(x))
+#  define CT__NULL ((void *)0)
+#endif
+
+/* ---- Version -------------------------------------------------------------
+ * <cthreading/version.h> (included by <cthreading.h>) defines CT_VERSION_MAJOR,
+ * CT_VERSION_MINOR, CT_VERSION_PATCH, CT_VERSION_STRING ("0.2.0") and
+ * CT_VERSION_NUMBER (MAJOR * 10000 + MINOR * 100 + PATCH) for the headers a
+ * program was compiled with; CMake generates that header from project(). */
+
+/* Returns the version of the library the program runs with, as
+ * "MAJOR.MINOR.PATCH" — equal to CT_VERSION_STRING when the headers and the
+ * library come from the same build (CPython's Py_GetVersion() against
+ * PY_VERSION).  A static string, never NULL.  Any thread may call it, at any
+ * time. */
+CT_API const char *ct_version(void);
 
 #ifdef __cplusplus
 }

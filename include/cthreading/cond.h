@@ -41,7 +41,7 @@ typedef struct ct_cond {
     } u;
 } ct_cond_t;
 
-#define CT_COND_INIT { 0, NULL, { CT_RLOCK_INIT } }
+#define CT_COND_INIT { 0, CT__NULL, { CT_RLOCK_INIT } }
 
 /* Binds c to the Lock `lock` — Condition(lock).  lock == NULL gives the
  * condition its own RLock, like Condition(None).  c must not be in use; the

@@ -44,7 +44,7 @@ typedef struct ct_timer {
     uint32_t reserved;
 } ct_timer_t;
 
-#define CT_TIMER_INIT { 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define CT_TIMER_INIT { 0, 0, CT__NULL, CT__NULL, CT__NULL, 0, 0, 0, 0 }
 
 /* Arms the timer — threading.Timer(interval, fn, args).start().
  *
