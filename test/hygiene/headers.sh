@@ -8,7 +8,7 @@
 # initialisers stay legal C++11 and free of missing-field warnings; a third
 # uses the function-like and constant macros (CT_MS, CT_FOREVER, the version
 # macros, CT_BEGIN/END_ALLOW_THREADS) — in C at file scope, so they must stay
-# constant expressions.
+# constant expressions.  C++ compilers also check <cthreading.hpp>.
 # Usage: headers.sh INCLUDE_DIR GENERATED_INCLUDE_DIR WORK_DIR [COMPILER...]
 # (GENERATED_INCLUDE_DIR holds the cthreading/version.h CMake generates;
 # compilers whose name contains "++" compile C++; the others C)
@@ -79,10 +79,13 @@ units+=("$work/macros.in")
 
 fail=0
 checked=0
+printf '#include <cthreading.hpp>\n#include <cthreading.hpp>\nint ct_hygiene_unit;\n' \
+  >"$work/cthreading_hpp.in"
 for cc in "$@"; do
   cxx_units=()
   if [[ $(basename "$cc") == *++* ]]; then
     lang=(-x c++ -std=c++11 -Wold-style-cast -Wzero-as-null-pointer-constant)
+    cxx_units=("$work/cthreading_hpp.in")
   else
     lang=(-x c -std=c11 -Wstrict-prototypes)
   fi

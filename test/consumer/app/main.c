@@ -1,6 +1,8 @@
 /* The consumer: four threads count to a total under one ct_lock_t, through
- * the umbrella header only.  Exits 0 and prints "consumer ok" when the library
- * links and behaves; anything else is a failure.
+ * the umbrella header only, and the version macros match ct_version() (and
+ * CT_EXPECT_VERSION, the source tree's version, when the build passes it).
+ * Exits 0 and prints "consumer ok" when the library links and behaves;
+ * anything else is a failure.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -47,10 +49,23 @@ int main(void)
         failures++;
     if (strncmp(ct_strerror(CT_ETIMEDOUT), "CT_ETIMEDOUT", 12) != 0)
         failures++;
+    /* The headers, the library and the build agree on the version. */
+    if (strcmp(CT_VERSION_STRING, ct_version()) != 0) {
+        fprintf(stderr, "consumer: headers say %s, library %s\n", CT_VERSION_STRING, ct_version());
+        failures++;
+    }
+#ifdef CT_EXPECT_VERSION
+    if (strcmp(CT_VERSION_STRING, CT_EXPECT_VERSION) != 0) {
+        fprintf(stderr, "consumer: headers say %s, expected %s\n", CT_VERSION_STRING,
+                CT_EXPECT_VERSION);
+        failures++;
+    }
+#endif
     if (failures) {
         fprintf(stderr, "consumer: %d failure(s)\n", failures);
         return 1;
     }
-    printf("consumer ok: %ld increments from %d threads\n", counter, THREADS);
+    printf("consumer ok: cthreading %s, %ld increments from %d threads\n", ct_version(), counter,
+           THREADS);
     return 0;
 }
