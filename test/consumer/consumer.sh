@@ -111,16 +111,17 @@ case $way in
     ;;
   cxx17)
     cxx=${2:?usage: consumer.sh cxx17 CXX}
-    cmake -S "$app-cxx" -B build -G "$CT_GENERATOR" -DCMAKE_CXX_COMPILER="$cxx" \
-          -DCT_EXPECT_VERSION="$version" -DCMAKE_PREFIX_PATH="$CT_PREFIX" \
-          ${CT_MAKE_PROGRAM:+-DCMAKE_MAKE_PROGRAM="$CT_MAKE_PROGRAM"} >configure.log 2>&1 \
+    cxx_args=(-G "$CT_GENERATOR" -DCMAKE_CXX_COMPILER="$cxx" -DCT_EXPECT_VERSION="$version"
+              -DCMAKE_PREFIX_PATH="$CT_PREFIX")
+    [ -n "${CT_MAKE_PROGRAM:-}" ] && cxx_args+=(-DCMAKE_MAKE_PROGRAM="$CT_MAKE_PROGRAM")
+    cmake -S "$app-cxx" -B build "${cxx_args[@]}" >configure.log 2>&1 \
       || { cat configure.log; echo "FAIL: configure"; exit 1; }
     grep -E 'consumer:' configure.log || true
     # --verbose: the log shows the flags (-Wold-style-cast ... -Werror, -std=c++17).
     cmake --build build --verbose >build.log 2>&1 || { cat build.log; echo "FAIL: build"; exit 1; }
     grep -q -- '-std=c++17' build.log || { echo "FAIL: not built as C++17"; exit 1; }
     grep -q -- '-isystem' build.log && { echo "FAIL: headers included as system headers"; exit 1; }
-    "$cxx" --version | head -1
+    "$cxx" --version | sed -n 1p
     build/consumer_cxx
     ;;
   *)
