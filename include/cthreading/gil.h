@@ -76,7 +76,7 @@ typedef enum ct_gil_state {
 } ct_gil_state_t;
 
 /* Counters of ct_gil_stats.  A snapshot; each counter is exact on its own. */
-typedef struct ct_gil_stats {
+typedef struct ct_gil_stats_t {  /* tag != the function ct_gil_stats (C++ -Wshadow) */
     uint64_t switches;        /* takes by a thread other than the previous holder */
     uint64_t forced_drops;    /* drop requests honoured by ct_gil_poll */
     uint64_t drop_requests;   /* times a waiter asked the holder to drop */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every public header compiles on its own, and the umbrella header with all of
 # them, as C11 (gcc, clang) and as C++11 (g++, clang++), with
-# -Wall -Wextra -Wpedantic -Werror (C++ adds -Wold-style-cast and
-# -Wzero-as-null-pointer-constant, which C++ projects commonly turn on).  A
+# -Wall -Wextra -Wpedantic -Werror (C++ adds -Wold-style-cast,
+# -Wzero-as-null-pointer-constant and -Wshadow, which C++ projects commonly
+# turn on; -Wshadow catches a struct tag named like a function).  A
 # second unit per language also expands each object-like CT_<TYPE>_INIT
 # initialiser (static and automatic), so the "valid when zero-initialised"
 # initialisers stay legal C++11 and free of missing-field warnings; a third
@@ -84,7 +85,7 @@ printf '#include <cthreading.hpp>\n#include <cthreading.hpp>\nint ct_hygiene_uni
 for cc in "$@"; do
   cxx_units=()
   if [[ $(basename "$cc") == *++* ]]; then
-    lang=(-x c++ -std=c++11 -Wold-style-cast -Wzero-as-null-pointer-constant)
+    lang=(-x c++ -std=c++11 -Wold-style-cast -Wzero-as-null-pointer-constant -Wshadow)
     cxx_units=("$work/cthreading_hpp.in")
   else
     lang=(-x c -std=c11 -Wstrict-prototypes)
@@ -102,4 +103,4 @@ done
 [ "$checked" -gt 0 ] || { echo "FAIL: no compiler given"; exit 1; }
 [ "$fail" -eq 0 ] || exit 1
 echo "PASS: $checked units over $# compilers ($*) compile with -Wall -Wextra -Wpedantic -Werror" \
-     "(C++: also -Wold-style-cast -Wzero-as-null-pointer-constant)"
+     "(C++: also -Wold-style-cast -Wzero-as-null-pointer-constant -Wshadow)"
