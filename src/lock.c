@@ -1,74 +1,109 @@
 /* Lock: threading.Lock in one 32-bit word.
  *
  * State word (ct_lock_t.state):
- *   bit 0      LOCKED    the lock is held
- *   bit 1      WAKING    a sleeper has been woken and has not yet come back to
- *                        compete; releases issue no further wake meanwhile
- *   bits 2-31  SLEEPERS  threads registered as (about to be) asleep on the word
+ *   bit 0      LOCKED    the lock is held (or, with HANDOFF, being handed over)
+ *   bit 1      WAKING    a sleeper has been woken (or registered during a
+ *                        wake) and has not yet come back; releases issue no
+ *                        further wake meanwhile
+ *   bit 2      HANDOFF   LOCKED belongs to the next sleeper that comes back:
+ *                        the releasing thread handed the lock over directly
+ *                        instead of freeing it (only ever set with WAKING)
+ *   bit 3      STARVING  a sleeper has waited longer than STARVE_NS: releases
+ *                        hand the lock over instead of freeing it, so
+ *                        spinning newcomers cannot barge ahead of sleepers
+ *   bits 4-31  SLEEPERS  threads registered as (about to be) asleep on the word
  *
- * Transitions:
- *   acquire fast:  CAS 0 -> LOCKED                                (acquire)
- *   acquire slow:  spin a bounded number of rounds with plain loads, CAS-ing
- *                  LOCKED in whenever it is seen clear; then register as a
- *                  sleeper (CAS +1 SLEEPER, only while LOCKED is set) and
- *                  wait on the word with the value just written.  A return
- *                  that finds the lock held and no wake in flight only saw
- *                  the word change: wait again on the new value.  Otherwise
- *                  (woken, lock free, or timed out) deregister (CAS -1
- *                  SLEEPER, clear WAKING, and take LOCKED too if it is clear)
- *                  and spin again.
- *   release:       CAS clearing LOCKED (release order); 0 -> CT_EPERM with the
- *                  word unchanged.  If sleepers are registered, no wake is in
- *                  flight and nobody re-took the lock meanwhile, set WAKING and
- *                  wake one sleeper.
+ * Transitions (the tags in brackets are the steps of test/model/lock.pml;
+ * test/model/tie.sh checks that both sides name the same steps):
+ *   [fast]        CAS 0 -> LOCKED (acquire); inline in lock.h.
+ *   [spin]        a bounded spin with plain loads, CAS-ing LOCKED in whenever
+ *                 it is seen clear; gives up at once when sleepers exist.
+ *   [register]    CAS +1 SLEEPER (| STARVING once we waited STARVE_NS), only
+ *                 while LOCKED is set; if LOCKED is clear, take it instead.
+ *   [wait]        wait on the word with the value just written; a return that
+ *                 finds LOCKED set and WAKING clear only saw the word change:
+ *                 wait again on the new value.  A registration that wrote a
+ *                 value with WAKING set never sleeps (see below).
+ *   [deregister]  CAS -1 SLEEPER, clear WAKING; take the lock if HANDOFF is
+ *                 set (keep LOCKED, clear HANDOFF) or LOCKED is clear (set
+ *                 it); clear STARVING when the count reaches 0 or when the
+ *                 thread that takes the lock has itself waited STARVE_NS.
+ *                 Not taken: time out, or spin again.
+ *   [release]     LOCKED clear -> CT_EPERM, word unchanged.  HANDOFF set (a
+ *                 third thread releases a lock in transit): clear LOCKED and
+ *                 HANDOFF, the woken sleeper takes it normally.  STARVING
+ *                 with sleepers: keep LOCKED, set HANDOFF | WAKING, and wake
+ *                 one unless WAKING was already set.  Otherwise clear LOCKED
+ *                 (release order) and [wake].
+ *   [wake]        sleepers, no wake in flight, nobody re-took the lock: CAS
+ *                 WAKING in, then wake one.
  *
  * No lost wake-up: a sleeper registers only while LOCKED is set, never sleeps
  * on a value with WAKING set (a thread that registered during a wake acts as
  * the woken one instead), and sleeps only while the word still holds the
  * value it registered.  So whenever a thread sleeps, the word shows a holder
- * and no wake in flight, and that holder's release wakes someone (or leaves
- * it to the next holder, who re-checks) — even if the word came back to the
- * sleeper's value by ABA.  The spin model in test/model/lock.pml checks this
- * protocol for 2 and 3 threads, timed and untimed.  A woken or returning sleeper always clears
- * WAKING, so the next release wakes again; a new holder's release re-checks.
- * A waiter that timed out deregisters the same way, so it never strands the
- * others.
+ * and no wake in flight, and that holder's release wakes someone (or hands
+ * the lock to someone, or leaves it to the next holder, who re-checks) — even
+ * if the word came back to the sleeper's value by ABA.  A hand-off is always
+ * taken: HANDOFF is set only with WAKING, and every thread that sees WAKING
+ * comes back to deregister, the one to clear WAKING takes the lock whatever
+ * the reason it came back (a timed-out waiter then returns CT_OK: it holds
+ * the lock).  The spin model (test/model/lock.pml) checks all this for 2 and 3
+ * threads, untimed and timed, with broken variants it must catch.
  *
  * Why WAKING: with the classic 0/1/2 futex lock every release while anyone
  * sleeps costs a wake system call, and under contention the woken thread
  * usually finds the lock re-taken and sleeps again.  Keeping at most one wake
- * in flight (as Go's sync.Mutex does) removes most of those system calls, and
- * a release that sees the lock already re-taken leaves the wake to the new
- * holder.
+ * in flight (Abseil's designated waker, Go's mutexWoken) removes most of
+ * those calls, and a release that sees the lock re-taken leaves the wake to
+ * the new holder.
+ * Why STARVING: barging (a running thread takes a just-freed lock before the
+ * woken sleeper runs) is what makes the lock fast, but alone it lets the
+ * threads that stay on a CPU take every turn.  After STARVE_NS of waiting a
+ * sleeper turns on direct hand-off (Go's starvation mode, WebKit's eventual
+ * fairness); it costs one wake latency per hand-off and lasts only until a
+ * starved thread got the lock.
  *
- * Memory orders: the CAS that sets LOCKED is acquire and the CAS that clears
- * it is release — the whole happens-before edge between critical sections.
- * Every other access only steers retries and may be relaxed.
+ * Memory orders: every step that sets LOCKED, or takes a handed-over lock, is
+ * acquire; every step that clears LOCKED or sets HANDOFF is release — the
+ * whole happens-before edge between critical sections.  Every other access
+ * only steers retries and may be relaxed.
  *
  * SPDX-License-Identifier: MIT
  */
+#define CT_NO_INLINE 1   /* this file defines the exported calls */
 #include <assert.h>
 
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
+#include "internal/clock.h"
 #include "internal/platform.h"
 #include "internal/tsan_owner.h"   /* TSan annotations: design there */
 #include "wait/wait.h"
 
 #define LOCKED      UINT32_C(1)
 #define WAKING      UINT32_C(2)
-#define ONE_SLEEPER UINT32_C(4)
-#define SLEEPERS(s) ((s) >> 2)
+#define HANDOFF     UINT32_C(4)
+#define STARVING    UINT32_C(8)
+#define ONE_SLEEPER UINT32_C(16)
+#define SLEEPERS(s) ((s) >> 4)
+
+_Static_assert(LOCKED == CT__LOCK_LOCKED, "lock.h's inline fast path uses the same bit");
 
 /* Spin before sleeping: SPIN_ROUNDS looks at the word, with an exponentially
- * growing pause between looks (1, 2, 4, ... PAUSEs: 63 in all, a couple of
- * microseconds).  Measured on the 2-core VM (bench/, 2-8 threads): a long
- * spin of frequent loads *costs* contended throughput, because every look
- * pulls the cache line away from the holder; few, spaced looks still catch a
- * short critical section ending, and a waiter that finds others already
- * asleep does not spin at all (contention is heavy: queue up). */
+ * growing pause between looks (1, 2, 4, ... PAUSEs).  Few, spaced looks still
+ * catch a short critical section ending without pulling the cache line away
+ * from the holder; a waiter that finds others already asleep does not spin
+ * at all (contention is heavy: queue up).  Measured by the lock matrix
+ * (cthreading-bench --matrix lock): see the README's figures. */
 #ifndef SPIN_ROUNDS
-#define SPIN_ROUNDS 6
+#define SPIN_ROUNDS 7
+#endif
+
+/* A sleeper that has waited this long turns on direct hand-off (STARVING):
+ * about a millisecond, as Go's sync.Mutex and the issue asked. */
+#ifndef STARVE_NS
+#define STARVE_NS INT64_C(1000000)
 #endif
 
 static inline _Atomic uint32_t *word(ct_lock_t *l) { return CT__A32(&l->state); }
@@ -91,7 +126,7 @@ static inline bool try_fast(_Atomic uint32_t *w)
 /* Takes the lock if LOCKED is clear right now, whatever the other bits: a
  * free lock may still show registered sleepers or a wake in flight, and a
  * try-acquire must not fail on it (that made try-lock spinners livelock
- * against slow woken sleepers). */
+ * against slow woken sleepers).  A lock being handed over is LOCKED. */
 static inline bool try_take(_Atomic uint32_t *w)
 {
     uint32_t s = 0;
@@ -106,8 +141,8 @@ static inline bool try_take(_Atomic uint32_t *w)
     return false;
 }
 
-/* Takes the lock if LOCKED is clear, whatever the other bits; bounded spin
- * with exponential backoff; gives up at once when others sleep. */
+/* [spin] Takes the lock if LOCKED is clear, whatever the other bits; bounded
+ * spin with exponential backoff; gives up at once when others sleep. */
 static bool spin_acquire(_Atomic uint32_t *w)
 {
     for (int i = 0; i < SPIN_ROUNDS; i++) {
@@ -127,6 +162,8 @@ static bool spin_acquire(_Atomic uint32_t *w)
 CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
 {
     _Atomic uint32_t *w = word(l);
+    int64_t since = 0;        /* when we first registered (0: not yet) */
+    bool starved = false;     /* we have waited STARVE_NS */
 
     for (;;) {
         uint32_t s;
@@ -134,18 +171,21 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
 
         if (spin_acquire(w))
             return CT_OK;
-        /* Register as a sleeper, or take the lock if it just came free. */
+        /* [register], or take the lock if it just came free. */
         s = ct__load_relaxed(w);
         for (;;) {
             if (!(s & LOCKED)) {
                 if (cas(w, &s, s | LOCKED, memory_order_acquire))
                     return CT_OK;
-            } else if (cas(w, &s, s + ONE_SLEEPER, memory_order_relaxed)) {
-                s += ONE_SLEEPER;
+            } else if (cas(w, &s, (s + ONE_SLEEPER) | (starved ? STARVING : 0),
+                           memory_order_relaxed)) {
+                s = (s + ONE_SLEEPER) | (starved ? STARVING : 0);
                 break;
             }
         }
-        /* Sleep.  A return while the lock is still held and no wake is in
+        if (since == 0)
+            since = ct__now_ns();
+        /* [wait].  A return while the lock is still held and no wake is in
          * flight only means the word changed under us (the holder changed,
          * or another sleeper registered): sleep again on the new value,
          * still registered, rather than churn the word. */
@@ -162,13 +202,20 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
                 s = ct__load_relaxed(w);
             } while (rc == CT_OK && (s & (LOCKED | WAKING)) == LOCKED);
         }
-        /* Deregister; we are (or stand for) the woken sleeper, so clear
-         * WAKING; and take the lock in the same step if it is free. */
+        if (!starved && ct__now_ns() - since >= STARVE_NS)
+            starved = true;
+        /* [deregister]: we are (or stand for) the woken sleeper, so clear
+         * WAKING; take a handed-over lock, or a free one. */
         for (;;) {
             uint32_t next = (s - ONE_SLEEPER) & ~WAKING;
-            bool take = !(s & LOCKED);
-            if (take)
-                next |= LOCKED;
+            bool take = (s & HANDOFF) || !(s & LOCKED);
+            if (take) {
+                next = (next & ~HANDOFF) | LOCKED;
+                if (starved)
+                    next &= ~STARVING;
+            }
+            if (SLEEPERS(next) == 0)
+                next &= ~STARVING;
             if (cas(w, &s, next, take ? memory_order_acquire : memory_order_relaxed)) {
                 if (take)
                     return CT_OK;
@@ -180,8 +227,8 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
     }
 }
 
-/* Release found sleepers: wake one unless a wake is in flight or the lock was
- * taken again (its holder's release will see the sleepers). */
+/* [wake] Release found sleepers: wake one unless a wake is in flight or the
+ * lock was taken again (its holder's release will see the sleepers). */
 CT__NOINLINE static void wake_sleeper(ct_lock_t *l, uint32_t s)
 {
     _Atomic uint32_t *w = word(l);
@@ -231,7 +278,7 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
 int ct_lock_release(ct_lock_t *l)
 {
     _Atomic uint32_t *w;
-    uint32_t s;
+    uint32_t s, next;
 
     assert(l != NULL);
     w = word(l);
@@ -240,9 +287,19 @@ int ct_lock_release(ct_lock_t *l)
     do {
         if (!(s & LOCKED))
             return CT__TSAN_LOCK_POST_RELEASE(l, CT_EPERM);
-    } while (!cas(w, &s, s & ~LOCKED, memory_order_release));
-    if (CT__UNLIKELY(SLEEPERS(s) != 0))
-        wake_sleeper(l, s & ~LOCKED);
+        if (s & HANDOFF)
+            next = s & ~(LOCKED | HANDOFF);        /* cancel a hand-off in transit */
+        else if ((s & STARVING) && SLEEPERS(s) != 0)
+            next = s | HANDOFF | WAKING;           /* hand over, LOCKED stays */
+        else
+            next = s & ~LOCKED;
+    } while (!cas(w, &s, next, memory_order_release));
+    if (next & HANDOFF) {
+        if (!(s & WAKING))
+            ct_wake_one(&l->state);
+    } else if (CT__UNLIKELY(SLEEPERS(s) != 0) && !(s & HANDOFF)) {
+        wake_sleeper(l, next);
+    }
     return CT__TSAN_LOCK_POST_RELEASE(l, CT_OK);
 }
 

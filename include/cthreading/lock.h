@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 typedef struct ct_lock {
-    uint32_t state;   /* see src/lock.c for the encoding; do not touch */
+    uint32_t state;   /* private: touched only by the calls below */
 } ct_lock_t;
 
 #define CT_LOCK_INIT { 0 }
@@ -47,6 +47,73 @@ CT_API int ct_lock_release(ct_lock_t *l);
 /* True if the lock is held by some thread right now — Lock.locked().  A
  * snapshot: it may change as soon as it is returned. */
 CT_API bool ct_lock_locked(const ct_lock_t *l);
+
+/* ---- Inline fast paths ---------------------------------------------------
+ * The uncontended acquire, try-acquire and release are one compare-and-swap
+ * on the word, compiled into the caller; anything else (a held lock, waiting
+ * threads, a bad timeout) goes to the exported call of the same name, which
+ * is always there (FFI users, function pointers, (ct_lock_acquire)(l)).
+ * Compiled out under ThreadSanitizer (the exported calls carry its
+ * annotations), when CT_NO_INLINE is defined, and on compilers without the
+ * GCC/Clang __atomic builtins.  Bit 0 of the word is "locked"; the other bits
+ * are the slow path's business. */
+#define CT__LOCK_LOCKED 1u
+
+#if defined(__SANITIZE_THREAD__)
+#  define CT__LOCK_NO_INLINE 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer)
+#    define CT__LOCK_NO_INLINE 1
+#  endif
+#endif
+#if !defined(CT_NO_INLINE) && !defined(CT__LOCK_NO_INLINE) && \
+    (defined(__GNUC__) || defined(__clang__))
+
+static inline void ct__lock_acquire_inline(ct_lock_t *l)
+{
+    uint32_t expected = 0;
+    if (__builtin_expect(!__atomic_compare_exchange_n(&l->state, &expected, CT__LOCK_LOCKED, 0,
+                                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
+        (ct_lock_acquire)(l);
+}
+
+static inline bool ct__lock_try_acquire_inline(ct_lock_t *l)
+{
+    uint32_t expected = 0;
+    if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, CT__LOCK_LOCKED, 0,
+                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+        return true;
+    if (expected & CT__LOCK_LOCKED)
+        return false;
+    return (ct_lock_try_acquire)(l);
+}
+
+static inline int ct__lock_acquire_timed_inline(ct_lock_t *l, int64_t timeout_ns)
+{
+    uint32_t expected = 0;
+    /* Valid timeouts only (CT_FOREVER .. CT_TIMEOUT_MAX): a bad one must
+     * fail even on a free lock, which the exported call reports. */
+    if (__builtin_expect(timeout_ns >= -1 && timeout_ns <= CT_TIMEOUT_MAX, 1) &&
+        __builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, CT__LOCK_LOCKED, 0,
+                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+        return CT_OK;
+    return (ct_lock_acquire_timed)(l, timeout_ns);
+}
+
+static inline int ct__lock_release_inline(ct_lock_t *l)
+{
+    uint32_t expected = CT__LOCK_LOCKED;
+    if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, 0, 0,
+                                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED), 1))
+        return CT_OK;
+    return (ct_lock_release)(l);
+}
+
+#define ct_lock_acquire(l)           ct__lock_acquire_inline(l)
+#define ct_lock_try_acquire(l)       ct__lock_try_acquire_inline(l)
+#define ct_lock_acquire_timed(l, t)  ct__lock_acquire_timed_inline((l), (t))
+#define ct_lock_release(l)           ct__lock_release_inline(l)
+#endif /* inline fast paths */
 
 #ifdef __cplusplus
 }

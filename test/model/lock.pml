@@ -21,6 +21,18 @@
  *             wake_sleeper(s & ~LOCKED): while SLEEPERS(s) != 0 &&
  *             !(s & (LOCKED|WAKING)): CAS s -> s|WAKING, then wake_one.
  *
+ * Direct hand-off (second round, HANDOFF = 4 and STARVING = 8, ONE = 16):
+ *     register      a thread that has waited long enough ("starved": a free
+ *                   choice here, the clock being unmodelled) ORs STARVING in
+ *     deregister    take the lock if HANDOFF is set (clear HANDOFF, keep
+ *                   LOCKED) or LOCKED is clear; a starved taker clears
+ *                   STARVING, and so does the step that leaves 0 sleepers
+ *     release       STARVING with sleepers: keep LOCKED, set HANDOFF|WAKING,
+ *                   wake one unless WAKING was already set; else as above
+ *   Extra checks: a holder's release never sees HANDOFF; HANDOFF is only ever
+ *   set with WAKING; STARVING implies a registered sleeper (checked in the
+ *   critical section); the word is 0 at the end.
+ *
  * The wait layer (ct__wait_until / ct_wake_one), futex semantics:
  *   - the comparison with the expected value and going to sleep are one
  *     atomic step, and so is a wake: a wake_one after the sleeper's
@@ -102,7 +114,15 @@
  *                  a timed-out waiter's queue entry lingers until after it
  *                  deregistered, and a wake_one can pick that stale entry,
  *                  so the real sleeper is not woken while WAKING stays set.
- * must-fail: NOCLEAR REWAIT_LOCKED REGISTER_FREE STALE_RELEASE WAKE_STORE SWALLOW
+ *   HANDOFF_NOWAKE release in starving mode hands off without waking: the
+ *                  lock stays LOCKED with every sleeper asleep.
+ *   HANDOFF_FREE   release in starving mode clears LOCKED as it sets HANDOFF:
+ *                  a spinner and the returning sleeper both take the lock.
+ *   TIMEOUT_DROPS_HANDOFF a timed-out sleeper that finds HANDOFF clears it
+ *                  without taking the lock: nobody ever releases it.
+ *   STARVE_NOCLEAR the last sleeper to leave keeps STARVING set.
+ *   UNFIXED        the round-one protocol without the WAKING fix (FINDING).
+ * must-fail: NOCLEAR REWAIT_LOCKED REGISTER_FREE STALE_RELEASE WAKE_STORE SWALLOW HANDOFF_NOWAKE HANDOFF_FREE TIMEOUT_DROPS_HANDOFF STARVE_NOCLEAR UNFIXED
  *
  * Variants the algorithm tolerates (each must still verify clean; they show
  * which parts are not load-bearing for safety or wake-up, only for cost):
@@ -115,7 +135,16 @@
  *                  verifies clean without FIX_WAKING: the FINDING above
  *                  needs WAKING.)
  *   WAKE_LOCKED    wake_sleeper ignores a re-taken LOCKED: only extra wakes.
- * must-pass: WOKEN_TIMEOUT WAKE_ALWAYS WAKE_LOCKED
+ *   STARVE_NEVER   no thread ever starves: the round-one protocol plus the
+ *                  HANDOFF/STARVING code paths left unreachable.
+ * must-pass: WOKEN_TIMEOUT WAKE_ALWAYS WAKE_LOCKED STARVE_NEVER
+ *
+ * Search sizes (2 loaded cores): N=2 34k states, <1 s; N=3 ITER=1 1M states,
+ * 2 s; N=3 STARVE_NEVER 11M states, ~70 s; N=3 full 82M states, ~8 min and
+ * 5 GB (check.sh --full only).  Each must-fail variant is caught at N=3 ITER=2
+ * within seconds (HANDOFF_FREE and UNFIXED need ITER=2).
+ * checks: -DN=2 | -DN=3 -DITER=1 | -DN=3 -DSTARVE_NEVER
+ * checks-full: -DN=3
  */
 #ifndef UNFIXED
 #define FIX_WAKING
@@ -133,10 +162,13 @@
 #define SPURIOUS 1      /* spurious OK returns from waits, in all */
 #endif
 
-#define LOCKED 1
-#define WAKING 2
-#define ONE    4
-#define SLEEPERS(x) ((x) >> 2)
+/* model-constants: keep equal to src/lock.c (test/model/tie.sh checks) */
+#define LOCKED   1
+#define WAKING   2
+#define HANDOFF  4
+#define STARVING 8
+#define ONE      16
+#define SLEEPERS(x) ((x) >> 4)
 #define OK       0
 #define TIMEDOUT 1
 
@@ -190,7 +222,7 @@ inline cas_take() {
 active [N] proctype thread()
 {
     byte s, round = 0, i;
-    bool got, timed, registered, gaveup, done;
+    bool got, timed, registered, gaveup, done, starved, handoff;
     bit rc;
 
     do
@@ -200,13 +232,14 @@ active [N] proctype thread()
            :: _pid != 0 -> timed = false
            :: _pid != 0 -> timed = true
         fi;
-        got = false; gaveup = false;
+        got = false; gaveup = false; starved = false;
         /* ---- ct_lock_acquire / ct_lock_acquire_timed ---- */
+        /* step: fast */
         atomic { if :: w == 0 -> w = LOCKED; got = true :: else -> skip fi };
         do                                      /* acquire_slow */
         :: got || gaveup -> break
         :: else ->
-            /* spin_acquire */
+            /* step: spin */
             i = 0;
             do
             :: got || i == SPIN -> break
@@ -226,7 +259,7 @@ active [N] proctype thread()
             :: got -> break
             :: else -> skip
             fi;
-            /* register as a sleeper, or take the lock if it came free */
+            /* step: register (as a sleeper, or take the lock if it came free) */
             s = w;
             registered = false;
             do
@@ -239,8 +272,16 @@ active [N] proctype thread()
 #endif
                 atomic {
                     if
-                    :: w == s -> w = s + ONE; s = s + ONE; reg++;
-                                 assert(SLEEPERS(w) == reg); registered = true
+                    :: w == s ->
+                        assert(s & LOCKED);
+                        if
+#ifndef STARVE_NEVER
+                        :: starved -> w = (s + ONE) | STARVING
+#endif
+                        :: else -> w = s + ONE
+                        fi;
+                        s = w; reg++;
+                        assert(SLEEPERS(w) == reg); registered = true
                     :: else -> s = w
                     fi
                 }
@@ -249,7 +290,7 @@ active [N] proctype thread()
             :: got -> break
             :: else -> skip
             fi;
-            /* sleep; re-wait while held and no wake in flight */
+            /* step: wait (re-wait while held and no wake in flight) */
             if
 #ifdef FIX_WAKING
             :: s & WAKING -> rc = OK            /* registered during a wake: be the woken one */
@@ -267,7 +308,12 @@ active [N] proctype thread()
                    fi
                 od
             fi;
-            /* deregister: -1 sleeper, clear WAKING, take LOCKED if clear */
+            /* waited long enough to starve?  (any time: the clock is free) */
+#ifndef STARVE_NEVER
+            if :: starved = true :: skip fi;
+#endif
+            /* step: deregister: -1 sleeper, clear WAKING, take a handed-over
+             * lock or a free one */
             done = false;
             do
             :: done -> break
@@ -276,14 +322,31 @@ active [N] proctype thread()
                     if
                     :: w == s ->
                         assert(SLEEPERS(s) > 0);        /* no underflow */
+                        assert(!(s & HANDOFF) || (s & WAKING));
 #ifdef NOCLEAR
                         w = s - ONE;
 #else
                         w = (s - ONE) & ~WAKING;
 #endif
-                        if :: !(s & LOCKED) -> w = w | LOCKED; got = true
+                        if
+#ifdef TIMEOUT_DROPS_HANDOFF
+                        :: (s & HANDOFF) && timed -> w = w & ~HANDOFF
+                        :: (s & HANDOFF) && !timed ->
+#else
+                        :: s & HANDOFF ->
+#endif
+                            w = (w & ~HANDOFF) | LOCKED; got = true;
+                            if :: starved -> w = w & ~STARVING :: else -> skip fi
+                        :: !(s & HANDOFF) && !(s & LOCKED) ->
+                            w = w | LOCKED; got = true;
+                            if :: starved -> w = w & ~STARVING :: else -> skip fi
+                        :: else -> skip
+                        fi;
+#ifndef STARVE_NOCLEAR
+                        if :: SLEEPERS(w) == 0 -> w = w & ~STARVING
                            :: else -> skip
                         fi;
+#endif
                         reg--; assert(SLEEPERS(w) == reg); done = true
                     :: else -> s = w
                     fi
@@ -304,22 +367,41 @@ active [N] proctype thread()
         /* ---- critical section ---- */
         if
         :: got ->
-            atomic { inside++; assert(inside == 1) };
+            atomic { inside++; assert(inside == 1);
+                     assert(!(w & STARVING) || SLEEPERS(w) > 0) };
             atomic { inside--; got = false };
             /* ---- ct_lock_release ---- */
+            /* step: release */
             s = w;
+            handoff = false;
             do
             :: atomic {
                    assert(s & LOCKED);              /* never CT_EPERM for a holder */
-                   if :: w == s -> w = s & ~LOCKED; done = true
-                      :: else -> s = w
+                   assert(!(s & HANDOFF));          /* a holder never sees a hand-off */
+                   if
+                   :: w == s && (s & STARVING) && SLEEPERS(s) != 0 ->
+#ifdef HANDOFF_FREE
+                       w = (s | HANDOFF | WAKING) & ~LOCKED;
+#else
+                       w = s | HANDOFF | WAKING;
+#endif
+                       handoff = true; done = true
+                   :: w == s && !((s & STARVING) && SLEEPERS(s) != 0) ->
+                       w = s & ~LOCKED; done = true
+                   :: else -> s = w
                    fi
                };
                if :: done -> break :: else -> skip fi
             od;
             done = false;
             if
-            :: SLEEPERS(s) != 0 ->
+            :: handoff ->
+#ifndef HANDOFF_NOWAKE
+                if :: !(s & WAKING) -> wake_one() :: else -> skip fi;
+#endif
+                handoff = false
+            :: !handoff && SLEEPERS(s) != 0 ->
+                /* step: wake */
                 /* wake_sleeper(s & ~LOCKED) */
 #ifndef STALE_RELEASE
                 s = s & ~LOCKED;
