@@ -69,6 +69,8 @@ CT_API bool ct_lock_locked(const ct_lock_t *l);
 #if !defined(CT_NO_INLINE) && !defined(CT__LOCK_NO_INLINE) && \
     (defined(__GNUC__) || defined(__clang__))
 
+/* Inline twin of ct_lock_acquire (same contract): one CAS when the word is
+ * exactly free/held-alone, else the exported call. */
 static inline void ct__lock_acquire_inline(ct_lock_t *l)
 {
     uint32_t expected = 0;
@@ -77,6 +79,8 @@ static inline void ct__lock_acquire_inline(ct_lock_t *l)
         (ct_lock_acquire)(l);
 }
 
+/* Inline twin of ct_lock_try_acquire (same contract): one CAS when the word is
+ * exactly free/held-alone, else the exported call. */
 static inline bool ct__lock_try_acquire_inline(ct_lock_t *l)
 {
     uint32_t expected = 0;
@@ -88,6 +92,8 @@ static inline bool ct__lock_try_acquire_inline(ct_lock_t *l)
     return (ct_lock_try_acquire)(l);
 }
 
+/* Inline twin of ct_lock_acquire_timed (same contract): one CAS when the word is
+ * exactly free/held-alone, else the exported call. */
 static inline int ct__lock_acquire_timed_inline(ct_lock_t *l, int64_t timeout_ns)
 {
     uint32_t expected = 0;
@@ -100,6 +106,8 @@ static inline int ct__lock_acquire_timed_inline(ct_lock_t *l, int64_t timeout_ns
     return (ct_lock_acquire_timed)(l, timeout_ns);
 }
 
+/* Inline twin of ct_lock_release (same contract): one CAS when the word is
+ * exactly free/held-alone, else the exported call. */
 static inline int ct__lock_release_inline(ct_lock_t *l)
 {
     uint32_t expected = CT__LOCK_LOCKED;
