@@ -19,5 +19,6 @@
 #include "cthreading/timer.h"
 #include "cthreading/local.h"
 #include "cthreading/gil.h"
+#include "cthreading/queue.h"
 
 #endif /* CTHREADING_H */
