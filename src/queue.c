@@ -85,6 +85,19 @@ void *(*ct__queue_realloc)(void *ptr, size_t size) = realloc;
  * waiter spins and two wake-to-run system calls when it sleeps. */
 static _Thread_local unsigned spin_budget = CT_SPIN_HANDOFF_MAX;
 
+/* The first wait after this thread woke a sleeping waiter spins on its own
+ * "rebound" budget (the convoy it breaks: internal/spin.h).  Measured with
+ * bench_queue.c's bounded 1p/1c row: without it the producer and the
+ * consumer each wake the other and sleep again for every 16 items. */
+static _Thread_local unsigned rebound_budget = 1024u;
+static _Thread_local bool woke_sleeper;
+
+static inline void wake(const uint32_t *addr)
+{
+    ct_wake_one(addr);
+    woke_sleeper = true;
+}
+
 /* ---- the slot array (lock held) --------------------------------------------------- */
 
 static bool valid(const ct_queue_t *q)
@@ -276,20 +289,24 @@ static void finish_all(struct ct_queue_waiter **list, uint32_t state)
 static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
 {
     _Atomic uint32_t *s = CT__A32(&w->state);
-    unsigned budget = spin_budget;
+    bool rebound = woke_sleeper;
+    unsigned *budget_p = rebound ? &rebound_budget : &spin_budget;
+    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
+    unsigned budget = *budget_p;
     uint32_t expected = WAITING, st;
 
+    woke_sleeper = false;
     if (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
         budget = 0;
     for (unsigned i = 0; i < budget; i++) {
         if ((st = ct__load_acquire(s)) >= SERVED) {
-            ct__spin_won_after(&spin_budget, i, CT__SPIN_HANDOFF);
+            ct__spin_won_after(budget_p, i, bounds);
             return st;
         }
         ct__cpu_relax();
     }
     if (budget > 0)
-        ct__spin_slept(&spin_budget, CT__SPIN_HANDOFF);
+        ct__spin_slept(budget_p, bounds);
     if (!atomic_compare_exchange_strong_explicit(s, &expected, SLEEPING, memory_order_acquire,
                                                  memory_order_acquire))
         return expected;                   /* finished just now */
@@ -344,7 +361,7 @@ int ct_queue_init(ct_queue_t *q, int kind, size_t maxsize, int (*cmp)(const void
 int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
 {
     struct ct_queue_waiter w;
-    const uint32_t *wake = NULL;
+    const uint32_t *to_wake = NULL;
     int64_t deadline = CT__NO_DEADLINE;
     int rc;
 
@@ -360,7 +377,7 @@ int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
         struct ct_queue_waiter *g = pop_oldest(&q->getters);   /* (G): queue empty */
         g->item = item;
         q->unfinished++;
-        wake = finish(g, SERVED);
+        to_wake = finish(g, SERVED);
     } else if (!is_full(q)) {
         if ((rc = reserve(q)) == CT_OK) {
             store(q, item);
@@ -379,15 +396,15 @@ int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
         }
     }
     (void)ct_lock_release(&q->lock);
-    if (wake != NULL)
-        ct_wake_one(wake);
+    if (to_wake != NULL)
+        wake(to_wake);
     return rc;
 }
 
 int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
 {
     struct ct_queue_waiter w;
-    const uint32_t *wake = NULL;
+    const uint32_t *to_wake = NULL;
     int64_t deadline = CT__NO_DEADLINE;
     int rc;
 
@@ -403,7 +420,7 @@ int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
             struct ct_queue_waiter *p = pop_oldest(&q->putters);
             store(q, p->item);
             q->unfinished++;
-            wake = finish(p, SERVED);
+            to_wake = finish(p, SERVED);
         }
     } else if (q->shutdown) {
         rc = CT_ESHUTDOWN;
@@ -423,8 +440,8 @@ int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
         }
     }
     (void)ct_lock_release(&q->lock);
-    if (wake != NULL)
-        ct_wake_one(wake);
+    if (to_wake != NULL)
+        wake(to_wake);
     return rc;
 }
 
