@@ -588,6 +588,35 @@ size_t ct__queue_blocked(ct_queue_t *q, enum ct__queue_list which)
     return n;
 }
 
+int ct__queue_put_handoff(ct_queue_t *q, void *item, bool *handed)
+{
+    const uint32_t *to_wake = NULL;
+    int rc = CT_OK;
+
+    *handed = false;
+    ct_lock_acquire(&q->lock);
+    if (!valid(q)) {
+        rc = CT_EINVAL;
+    } else if (q->shutdown) {
+        rc = CT_ESHUTDOWN;
+    } else if (q->getters != NULL) {
+        struct ct_queue_waiter *g = pop_oldest(&q->getters);
+        g->item = item;
+        q->unfinished++;
+        to_wake = finish(g, SERVED);
+        *handed = true;
+    } else if (is_full(q)) {
+        rc = CT_ETIMEDOUT;
+    } else if ((rc = reserve(q)) == CT_OK) {
+        store(q, item);
+        q->unfinished++;
+    }
+    (void)ct_lock_release(&q->lock);
+    if (to_wake != NULL)
+        wake(to_wake);
+    return rc;
+}
+
 size_t ct__queue_capacity(ct_queue_t *q)
 {
     size_t n;

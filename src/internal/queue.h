@@ -24,6 +24,11 @@ enum ct__queue_list { CT__QUEUE_GETTERS, CT__QUEUE_PUTTERS, CT__QUEUE_JOINERS };
  * callers (a snapshot, taken under q's lock). */
 size_t ct__queue_blocked(ct_queue_t *q, enum ct__queue_list which);
 
+/* put_nowait that also tells whether the item went straight to a blocked
+ * getter (*handed = true) or into the slot array.  Codes as ct_queue_put
+ * with a zero timeout. */
+int ct__queue_put_handoff(ct_queue_t *q, void *item, bool *handed);
+
 /* The capacity of q's slot array right now. */
 size_t ct__queue_capacity(ct_queue_t *q);
 
