@@ -1,4 +1,6 @@
-/* Queue vs the textbook queue (a ring buffer under one pthread_mutex_t and
+/* Queue and Executor benchmarks (the executor part is at the end).
+ *
+ * Queue vs the textbook queue (a ring buffer under one pthread_mutex_t and
  * two pthread_cond_t, "not empty" and "not full"; unbounded: the ring grows
  * by doubling, as ct_queue_t does).
  *
@@ -313,4 +315,277 @@ CT_BENCH(queue_handoff, 61)
         bench_row("Queue", name, BENCH_TIME, q50, t50, "mutex+2 conds ring", "ns", "<= 1", NULL);
     }
     (void)pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+}
+
+/* ==== Executor vs a textbook pthread pool ================================================
+ *
+ * The textbook pool: a job list under one pthread_mutex_t with a
+ * pthread_cond_t for the workers, N workers started up front; each job has a
+ * done flag under its own mutex + cond that the submitter waits on.
+ *
+ * Round trip: one warm worker (started, and idle for a while), a fresh client
+ * thread per run submits an empty task and waits for its result; >= 15 runs,
+ * interleaved, p50 and p90.  Throughput: empty tasks from 1 and 4 submitters
+ * with 2 and 4 workers, each submitter keeping WINDOW tasks in flight (it
+ * waits for the oldest before reusing its future); tasks/s.
+ */
+struct tb_job {
+    void *(*fn)(void *);
+    void *arg, *result;
+    struct tb_job *next;
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int done;
+};
+
+struct tb_pool {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    struct tb_job *head, *tail;
+    bool stop;
+    int nworkers;
+    pthread_t tids[8];
+};
+
+static void *tb_worker(void *p)
+{
+    struct tb_pool *pool = p;
+    for (;;) {
+        pthread_mutex_lock(&pool->m);
+        while (pool->head == NULL && !pool->stop)
+            pthread_cond_wait(&pool->c, &pool->m);
+        struct tb_job *j = pool->head;
+        if (j == NULL) {
+            pthread_mutex_unlock(&pool->m);
+            return NULL;
+        }
+        pool->head = j->next;
+        if (pool->head == NULL)
+            pool->tail = NULL;
+        pthread_mutex_unlock(&pool->m);
+        void *r = j->fn(j->arg);
+        pthread_mutex_lock(&j->m);
+        j->result = r;
+        j->done = 1;
+        pthread_cond_signal(&j->c);
+        pthread_mutex_unlock(&j->m);
+    }
+}
+
+static void tb_pool_start(struct tb_pool *pool, int n)
+{
+    memset(pool, 0, sizeof *pool);
+    pthread_mutex_init(&pool->m, NULL);
+    pthread_cond_init(&pool->c, NULL);
+    pool->nworkers = n;
+    for (int i = 0; i < n; i++)
+        pthread_create(&pool->tids[i], NULL, tb_worker, pool);
+}
+
+static void tb_pool_stop(struct tb_pool *pool)
+{
+    pthread_mutex_lock(&pool->m);
+    pool->stop = true;
+    pthread_cond_broadcast(&pool->c);
+    pthread_mutex_unlock(&pool->m);
+    for (int i = 0; i < pool->nworkers; i++)
+        pthread_join(pool->tids[i], NULL);
+    pthread_cond_destroy(&pool->c);
+    pthread_mutex_destroy(&pool->m);
+}
+
+static void tb_job_init(struct tb_job *j)
+{
+    pthread_mutex_init(&j->m, NULL);
+    pthread_cond_init(&j->c, NULL);
+}
+
+static void tb_job_destroy(struct tb_job *j)
+{
+    pthread_cond_destroy(&j->c);
+    pthread_mutex_destroy(&j->m);
+}
+
+static void tb_submit(struct tb_pool *pool, struct tb_job *j, void *(*fn)(void *), void *arg)
+{
+    j->fn = fn;
+    j->arg = arg;
+    j->done = 0;
+    j->next = NULL;
+    pthread_mutex_lock(&pool->m);
+    if (pool->tail)
+        pool->tail->next = j;
+    else
+        pool->head = j;
+    pool->tail = j;
+    pthread_cond_signal(&pool->c);
+    pthread_mutex_unlock(&pool->m);
+}
+
+static void *tb_result(struct tb_job *j)
+{
+    pthread_mutex_lock(&j->m);
+    while (!j->done)
+        pthread_cond_wait(&j->c, &j->m);
+    pthread_mutex_unlock(&j->m);
+    return j->result;
+}
+
+static void *empty_task(void *arg) { return arg; }
+
+/* ---- round trip ---------------------------------------------------------------------- */
+struct rt_client {
+    bool use_ct;
+    ct_executor_t *ex;
+    struct tb_pool *pool;
+    double ns;
+};
+
+static void *rt_client_main(void *p)
+{
+    struct rt_client *c = p;
+    int64_t t0 = bench_now_ns();
+    if (c->use_ct) {
+        ct_future_t f = CT_FUTURE_INIT;
+        void *out;
+        (void)ct_executor_submit(c->ex, &f, empty_task, NULL);
+        (void)ct_future_result(&f, &out, CT_FOREVER);
+    } else {
+        struct tb_job j;
+        tb_job_init(&j);
+        tb_submit(c->pool, &j, empty_task, NULL);
+        (void)tb_result(&j);
+        tb_job_destroy(&j);
+    }
+    c->ns = (double)(bench_now_ns() - t0);
+    return NULL;
+}
+
+static double rt_run(bool use_ct, ct_executor_t *ex, struct tb_pool *pool)
+{
+    struct rt_client c = { use_ct, ex, pool, 0 };
+    pthread_t t;
+    /* The worker has been idle a while: past its spin, asleep. */
+    int64_t until = bench_now_ns() + 300000;
+    while (bench_now_ns() < until)
+        ;
+    pthread_create(&t, NULL, rt_client_main, &c);
+    pthread_join(t, NULL);
+    return c.ns;
+}
+
+CT_BENCH(executor_roundtrip, 62)
+{
+    int runs = opt->quick ? 15 : HO_RUNS;
+    double a[HO_RUNS], b[HO_RUNS];
+    ct_executor_t ex;
+    ct_executor_options_t o = { .max_workers = 1 };
+    struct tb_pool pool;
+    char note[96];
+
+    (void)ct_executor_init(&ex, &o);
+    tb_pool_start(&pool, 1);
+    (void)rt_run(true, &ex, &pool);                /* start and warm the worker */
+    (void)rt_run(false, &ex, &pool);
+    for (int r = 0; r < runs; r++) {
+        a[r] = rt_run(true, &ex, &pool);
+        b[r] = rt_run(false, &ex, &pool);
+    }
+    double a50 = pct(a, runs, 0.5), a90 = pct(a, runs, 0.9);
+    double b50 = pct(b, runs, 0.5), b90 = pct(b, runs, 0.9);
+    snprintf(note, sizeof note, "%d fresh clients, warm worker", runs);
+    bench_row("Executor", "submit+result round trip p50", BENCH_TIME, a50, b50,
+              "mutex+cond pool", "ns", "<= 0.5", note);
+    bench_row("Executor", "submit+result round trip p90", BENCH_TIME, a90, b90,
+              "mutex+cond pool", "ns", NULL, NULL);
+    (void)ct_executor_shutdown(&ex, true, false);
+    (void)ct_executor_destroy(&ex);
+    tb_pool_stop(&pool);
+}
+
+/* ---- throughput ------------------------------------------------------------------------ */
+#define WINDOW 64
+
+struct ex_tp {
+    bool use_ct;
+    long per_submitter;
+    ct_executor_t ex;
+    struct tb_pool pool;
+};
+
+static void ex_tp_body(void *arg, int idx)
+{
+    struct ex_tp *t = arg;
+    (void)idx;
+    if (t->use_ct) {
+        ct_future_t f[WINDOW];
+        void *out;
+        memset(f, 0, sizeof f);
+        for (long i = 0; i < t->per_submitter; i++) {
+            ct_future_t *s = &f[i % WINDOW];
+            if (i >= WINDOW)
+                (void)ct_future_result(s, &out, CT_FOREVER);
+            (void)ct_executor_submit(&t->ex, s, empty_task, NULL);
+        }
+        for (int k = 0; k < WINDOW && k < t->per_submitter; k++)
+            (void)ct_future_result(&f[k], &out, CT_FOREVER);
+    } else {
+        struct tb_job j[WINDOW];
+        for (int k = 0; k < WINDOW; k++)
+            tb_job_init(&j[k]);
+        for (long i = 0; i < t->per_submitter; i++) {
+            struct tb_job *s = &j[i % WINDOW];
+            if (i >= WINDOW)
+                (void)tb_result(s);
+            tb_submit(&t->pool, s, empty_task, NULL);
+        }
+        for (int k = 0; k < WINDOW && k < t->per_submitter; k++)
+            (void)tb_result(&j[k]);
+        for (int k = 0; k < WINDOW; k++)
+            tb_job_destroy(&j[k]);
+    }
+}
+
+static double ex_tp_run(bool use_ct, int submitters, int workers, long total)
+{
+    static struct ex_tp t;
+    memset(&t, 0, sizeof t);
+    t.use_ct = use_ct;
+    t.per_submitter = total / submitters;
+    if (use_ct) {
+        ct_executor_options_t o = { .max_workers = (unsigned)workers };
+        (void)ct_executor_init(&t.ex, &o);
+    } else {
+        tb_pool_start(&t.pool, workers);
+    }
+    int64_t t0 = bench_now_ns();
+    bench_run_threads(submitters, ex_tp_body, &t);
+    double secs = (double)(bench_now_ns() - t0) / 1e9;
+    if (use_ct) {
+        (void)ct_executor_shutdown(&t.ex, true, false);
+        (void)ct_executor_destroy(&t.ex);
+    } else {
+        tb_pool_stop(&t.pool);
+    }
+    return (double)(t.per_submitter * submitters) / secs;
+}
+
+CT_BENCH(executor_throughput, 63)
+{
+    static const struct { int s, w; } shapes[] = { { 1, 2 }, { 1, 4 }, { 4, 2 }, { 4, 4 } };
+    long total = opt->quick ? 100000 : 1000000;
+    int reps = opt->quick ? 3 : 5;
+
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        double a[MAXREPS], b[MAXREPS];
+        char name[64];
+        for (int r = 0; r < reps; r++) {
+            a[r] = ex_tp_run(true, shapes[k].s, shapes[k].w, total) / 1e6;
+            b[r] = ex_tp_run(false, shapes[k].s, shapes[k].w, total) / 1e6;
+        }
+        snprintf(name, sizeof name, "empty tasks, %d submitter(s), %d workers", shapes[k].s,
+                 shapes[k].w);
+        bench_row("Executor", name, BENCH_RATE, bench_median(a, reps), bench_median(b, reps),
+                  "mutex+cond pool", "Mtasks/s", ">= 1.5", NULL);
+    }
 }

@@ -83,6 +83,14 @@ struct ct_executor_worker {
  * two wake-to-run system calls of a sleep. */
 static _Thread_local unsigned spin_budget = CT_SPIN_HANDOFF_MAX;
 
+/* A wait right after this thread's submit woke a sleeping worker spins on
+ * the "rebound" budget (internal/spin.h): the task cannot finish before the
+ * worker's wake-up (~10-30 µs here), longer than the ordinary maximum, and
+ * a waiter that sleeps meanwhile costs a second wake-to-run hand-off.
+ * Measured with bench_queue.c's round-trip row (fresh client per run). */
+static _Thread_local unsigned rebound_budget = 1024u;
+static _Thread_local bool woke_worker;
+
 /* ---- the future word ------------------------------------------------------------- */
 
 static inline _Atomic uint32_t *fword(ct_future_t *f) { return CT__A32(&f->state); }
@@ -123,21 +131,25 @@ static bool done_for_me(ct_future_t *f, uint32_t st)
 static uint32_t wait_done(ct_future_t *f, int64_t deadline)
 {
     _Atomic uint32_t *w = fword(f);
-    unsigned budget = spin_budget;
+    bool rebound = woke_worker;
+    unsigned *budget_p = rebound ? &rebound_budget : &spin_budget;
+    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
+    unsigned budget = *budget_p;
     uint32_t v, st;
 
     if ((st = fstate(f)) != 0 && done_for_me(f, st))
         return st;
     if (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
         return st;
+    woke_worker = false;
     for (unsigned i = 0; i < budget; i++) {
         if (is_final(st = fstate(f))) {
-            ct__spin_won_after(&spin_budget, i, CT__SPIN_HANDOFF);
+            ct__spin_won_after(budget_p, i, bounds);
             return st;
         }
         ct__cpu_relax();
     }
-    ct__spin_slept(&spin_budget, CT__SPIN_HANDOFF);
+    ct__spin_slept(budget_p, bounds);
     for (;;) {
         v = ct__load_acquire(w);
         st = v & STATE_MASK;
@@ -368,8 +380,7 @@ int ct_executor_init(ct_executor_t *ex, const ct_executor_options_t *opts)
 
 int ct_executor_submit(ct_executor_t *ex, ct_future_t *f, void *(*fn)(void *), void *arg)
 {
-    bool handed;
-    int rc;
+    int handed, rc;
 
     assert(ex != NULL && f != NULL && fn != NULL);
     if (!initialised(ex))
@@ -399,7 +410,8 @@ int ct_executor_submit(ct_executor_t *ex, ct_future_t *f, void *(*fn)(void *), v
         *f = saved;                               /* CT_ENOMEM: as it was */
         goto out;
     }
-    if (!handed && ex->nworkers < ex->opts.max_workers) {
+    woke_worker = handed == CT__QUEUE_WOKE;
+    if (handed == CT__QUEUE_STORED && ex->nworkers < ex->opts.max_workers) {
         int start = start_worker(ex);
         if (start != CT_OK && ex->nworkers == 0) {
             void *token;

@@ -588,12 +588,12 @@ size_t ct__queue_blocked(ct_queue_t *q, enum ct__queue_list which)
     return n;
 }
 
-int ct__queue_put_handoff(ct_queue_t *q, void *item, bool *handed)
+int ct__queue_put_handoff(ct_queue_t *q, void *item, int *handed)
 {
     const uint32_t *to_wake = NULL;
     int rc = CT_OK;
 
-    *handed = false;
+    *handed = CT__QUEUE_STORED;
     ct_lock_acquire(&q->lock);
     if (!valid(q)) {
         rc = CT_EINVAL;
@@ -604,7 +604,7 @@ int ct__queue_put_handoff(ct_queue_t *q, void *item, bool *handed)
         g->item = item;
         q->unfinished++;
         to_wake = finish(g, SERVED);
-        *handed = true;
+        *handed = to_wake != NULL ? CT__QUEUE_WOKE : CT__QUEUE_HANDED;
     } else if (is_full(q)) {
         rc = CT_ETIMEDOUT;
     } else if ((rc = reserve(q)) == CT_OK) {
