@@ -167,8 +167,9 @@ CT_API int ct_future_result(ct_future_t *f, void **out, int64_t timeout_ns);
  * cb(f, arg) runs once the future is done: on the thread that completes it
  * (the worker, or the thread whose cancel or shutdown cancelled it), or at
  * once on this thread if it is already done.  Callbacks run in the order
- * they were added; at most CT_FUTURE_MAX_CALLBACKS per submission.  A
- * callback may read the result and may submit new work.
+ * they were added.  At most CT_FUTURE_MAX_CALLBACKS can wait for one
+ * submission (one added once the future is done runs at once and is not
+ * counted).  A callback may read the result and may submit new work.
  * Returns CT_OK; CT_EOVERFLOW if the future already holds
  * CT_FUTURE_MAX_CALLBACKS callbacks (nothing added); CT_EINVAL for a NULL cb
  * or a future never submitted. */
