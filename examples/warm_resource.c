@@ -1,238 +1,154 @@
-/* warm_resource: an expensive resource started on demand, owned by one
- * thread, and shut down by a Timer after it has been idle for a while.
+/* warm_resource: an expensive, thread-affine resource kept warm through a
+ * burst of calls and shut down when idle — on an executor with one worker.
  *
- * The resource (simulated: it takes START_NS to start) may only be touched by
- * its owner thread — like a single-threaded COM object or a GPU context.
- * Other threads send requests to the owner and wait for the reply.  The first
- * request of a burst starts the resource; the rest of the burst reuses it.
- * After each call the owner makes sure an idle timer is armed; when it fires
- * it only posts an "idle check" message: the owner itself decides whether the
- * resource has been idle for IDLE_NS and shuts it down, or re-arms the timer
- * for the time that remains.  The next burst starts the resource again.
+ * The scenario: a resource (a COM object, a GPU context, ...) takes a long
+ * time to start (START_NS here, 3 s in real life) and may only be used by the
+ * thread that created it.  Requests arrive from many threads in bursts, then
+ * nothing for hours.  In Python: ThreadPoolExecutor(max_workers=1,
+ * initializer=start) — but its worker lives for ever, so the resource never
+ * shuts down.  Here the executor's worker runs an initializer that starts the
+ * resource on the worker thread, serves every call on that same thread, and
+ * after IDLE_NS without work runs the finalizer (on that thread again) and
+ * exits; the next burst's first submit starts a new worker and resource.
  *
- * Built on: ct_thread_t, ct_lock_t, ct_wait / ct_wake_one (the message
- * queue), ct_timer_t.
+ * Clients submit calls and wait on their own futures (caller-owned: nothing
+ * is allocated per call).  The program prints each burst's owner thread,
+ * starts, shutdowns and calls served, and checks that every call ran on the
+ * resource's owner thread with the resource running.
+ *
+ * Built on: ct_executor_t, ct_future_t, ct_thread_t, ct_event_t, ct_sem_t.
  *
  * SPDX-License-Identifier: MIT
  */
-// posix-only: uses timespec_get(TIME_UTC), which mingw's msvcrt lacks
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 
 #include <cthreading.h>
 
 #define START_NS CT_MS(200)      /* how long the resource takes to start */
-#define IDLE_NS  CT_MS(800)      /* shut it down after this long without calls */
-enum { BURSTS = 2, CLIENTS = 8, CALLS_PER_CLIENT = 10 };
+#define CALL_NS  CT_MS(2)        /* how long one call takes */
+#define IDLE_NS  CT_MS(500)      /* shut it down after this long without calls */
+enum { BURSTS = 3, CLIENTS = 8, CALLS_PER_CLIENT = 1 };   /* bursts of 8 requests */
 
-/* ---- a one-word "done" flag (release/acquire, sleeps in ct_wait) ---------- */
-static void flag_set(uint32_t *w)
+/* A pause: wait on an event nobody sets. */
+static void pause_ns(int64_t ns)
 {
-    atomic_store_explicit((_Atomic uint32_t *)w, 1, memory_order_release);
-    ct_wake_all(w);
+    static ct_event_t never = CT_EVENT_INIT;
+    (void)ct_event_wait_timed(&never, ns);
 }
 
-static void flag_wait(uint32_t *w)
-{
-    while (atomic_load_explicit((_Atomic uint32_t *)w, memory_order_acquire) == 0)
-        ct_wait(w, 0, CT_FOREVER);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);        /* fine for an example's idle check */
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- messages to the owner ----------------------------------------------------- */
-enum kind { CALL, IDLE_CHECK, QUIT };
-
-struct message {
-    enum kind kind;
-    int input, output;          /* CALL: argument and result */
-    uint32_t done;              /* set by the owner when handled */
-    struct message *next;
+/* ---- the resource: touched only by its owner thread -------------------------------- */
+struct resource {
+    uint64_t owner;              /* ident of the thread that started it; 0 = stopped */
+    int calls_served;            /* since it started */
+    /* Read by main: */
+    atomic_int starts, shutdowns, calls, wrong_thread;
+    atomic_ullong last_owner;
+    ct_sem_t stopped;            /* released by every shutdown */
 };
 
-struct owner {
-    ct_lock_t lock;             /* guards the queue */
-    struct message *head, *tail;
-    uint32_t posted;            /* bumped per message; the owner sleeps on it */
-    ct_timer_t idle_timer;
-    struct message idle_msg;    /* the timer's message, queued at most once */
-    bool idle_msg_queued;
-    /* Read by main, written by the owner thread only. */
-    _Atomic int starts, shutdowns;
-    uint32_t shutdown_word;     /* = shutdowns, for main to sleep on */
-    /* Owner-thread-only state: the resource. */
-    bool running;
-    int64_t last_call;
-};
-
-static void post(struct owner *o, struct message *m)
+static void resource_start(void *arg)             /* the executor's initializer */
 {
-    ct_lock_acquire(&o->lock);
-    m->next = NULL;
-    if (o->tail)
-        o->tail->next = m;
-    else
-        o->head = m;
-    o->tail = m;
-    atomic_fetch_add((_Atomic uint32_t *)&o->posted, 1);
-    ct_lock_release(&o->lock);
-    ct_wake_one(&o->posted);
+    struct resource *r = arg;
+    pause_ns(START_NS);                            /* the slow start */
+    r->owner = ct_thread_ident();
+    r->calls_served = 0;
+    atomic_store(&r->last_owner, r->owner);
+    atomic_fetch_add(&r->starts, 1);
+    printf("  [owner %llu] resource started\n", (unsigned long long)r->owner);
 }
 
-static struct message *take(struct owner *o)
+static void resource_stop(void *arg)              /* the executor's finalizer */
 {
-    for (;;) {
-        ct_lock_acquire(&o->lock);
-        struct message *m = o->head;
-        uint32_t seen = atomic_load((_Atomic uint32_t *)&o->posted);
-        if (m != NULL) {
-            o->head = m->next;
-            if (o->head == NULL)
-                o->tail = NULL;
-            if (m == &o->idle_msg)
-                o->idle_msg_queued = false;
-        }
-        ct_lock_release(&o->lock);
-        if (m != NULL)
-            return m;
-        ct_wait(&o->posted, seen, CT_FOREVER);
-    }
+    struct resource *r = arg;
+    if (ct_thread_ident() != r->owner)
+        atomic_fetch_add(&r->wrong_thread, 1);
+    printf("  [owner %llu] idle: resource shut down after %d calls\n",
+           (unsigned long long)r->owner, r->calls_served);
+    r->owner = 0;
+    atomic_fetch_add(&r->shutdowns, 1);
+    (void)ct_sem_release(&r->stopped, 1);
 }
 
-/* The timer callback: runs on a timer worker thread, so it must not touch
- * the resource; it only asks the owner to check. */
-static void on_idle_timer(void *arg)
+static struct resource res;
+
+/* One call, run by the executor on the owner thread. */
+static void *resource_call(void *arg)
 {
-    struct owner *o = arg;
-    bool queue;
-    ct_lock_acquire(&o->lock);
-    queue = !o->idle_msg_queued;
-    o->idle_msg_queued = true;
-    ct_lock_release(&o->lock);
-    if (queue)
-        post(o, &o->idle_msg);
+    intptr_t x = (intptr_t)arg;
+    if (res.owner == 0 || ct_thread_ident() != res.owner)
+        atomic_fetch_add(&res.wrong_thread, 1);
+    pause_ns(CALL_NS);
+    res.calls_served++;
+    atomic_fetch_add(&res.calls, 1);
+    return (void *)(x * x);
 }
 
-/* ---- the owner thread: the only one that touches the resource ---------- */
-static void resource_start(struct owner *o)
-{
-    ct_wait(&(uint32_t){0}, 0, START_NS);          /* simulate a slow start */
-    o->running = true;
-    atomic_fetch_add(&o->starts, 1);
-    printf("  [owner] resource started\n");
-}
-
-static void resource_stop(struct owner *o)
-{
-    o->running = false;
-    atomic_fetch_add(&o->shutdowns, 1);
-    atomic_fetch_add((_Atomic uint32_t *)&o->shutdown_word, 1);
-    ct_wake_all(&o->shutdown_word);
-}
-
-static void owner_main(void *arg)
-{
-    struct owner *o = arg;
-    for (;;) {
-        struct message *m = take(o);
-        switch (m->kind) {
-        case CALL:
-            if (!o->running)
-                resource_start(o);
-            m->output = m->input * m->input;       /* "use" the resource */
-            o->last_call = now_ns();
-            /* Arm the idle timer if it is not armed (CT_EPERM: it is). */
-            (void)ct_timer_start(&o->idle_timer, IDLE_NS, on_idle_timer, o);
-            flag_set(&m->done);
-            break;
-        case IDLE_CHECK: {
-            int64_t idle = now_ns() - o->last_call;
-            if (!o->running)
-                break;
-            if (idle >= IDLE_NS) {
-                printf("  [owner] idle for %.2f s: resource shut down\n", (double)idle / 1e9);
-                resource_stop(o);
-            } else {
-                (void)ct_timer_start(&o->idle_timer, IDLE_NS - idle, on_idle_timer, o);
-            }
-            break;
-        }
-        case QUIT:
-            if (o->running)
-                resource_stop(o);
-            flag_set(&m->done);
-            return;
-        }
-    }
-}
-
-/* ---- clients ------------------------------------------------------------------------ */
-struct client { struct owner *o; int id; int errors; };
+/* ---- clients: any thread of the "web server" ----------------------------------------- */
+struct client { ct_executor_t *ex; int id, errors; };
 
 static void client_main(void *arg)
 {
     struct client *c = arg;
     for (int i = 0; i < CALLS_PER_CLIENT; i++) {
-        struct message m = { .kind = CALL, .input = c->id * 100 + i };
-        post(c->o, &m);
-        flag_wait(&m.done);
-        if (m.output != m.input * m.input)
+        ct_future_t f = CT_FUTURE_INIT;
+        intptr_t x = c->id * 100 + i;
+        void *out;
+        if (ct_executor_submit(c->ex, &f, resource_call, (void *)x) != CT_OK ||
+            ct_future_result(&f, &out, CT_SEC(60)) != CT_OK || (intptr_t)out != x * x)
             c->errors++;
     }
 }
 
 int main(void)
 {
-    static struct owner o;
-    ct_thread_t owner_thread, threads[CLIENTS];
+    ct_executor_t ex;
+    ct_executor_options_t opts = {
+        .max_workers = 1, .idle_timeout_ns = IDLE_NS,
+        .initializer = resource_start, .finalizer = resource_stop, .init_arg = &res,
+        .thread_name_prefix = "resource",
+    };
+    ct_thread_t threads[CLIENTS];
     struct client clients[CLIENTS];
     int failures = 0;
 
-    o.idle_msg.kind = IDLE_CHECK;
-    if (ct_thread_start(&owner_thread, owner_main, &o) != CT_OK)
+    (void)ct_sem_init(&res.stopped, 0);
+    if (ct_executor_init(&ex, &opts) != CT_OK)
         return 1;
     for (int burst = 1; burst <= BURSTS; burst++) {
-        int starts_before = atomic_load(&o.starts);
+        int starts_before = atomic_load(&res.starts), calls_before = atomic_load(&res.calls);
         for (int i = 0; i < CLIENTS; i++) {
-            clients[i] = (struct client){ &o, i, 0 };
+            clients[i] = (struct client){ &ex, i, 0 };
             if (ct_thread_start(&threads[i], client_main, &clients[i]) != CT_OK)
                 return 1;
         }
         for (int i = 0; i < CLIENTS; i++) {
-            ct_thread_join(&threads[i], CT_FOREVER);
+            (void)ct_thread_join(&threads[i], CT_FOREVER);
             failures += clients[i].errors;
         }
-        int starts = atomic_load(&o.starts) - starts_before;
-        printf("burst %d: %d calls from %d threads needed %d start(s) of the resource\n",
-               burst, CLIENTS * CALLS_PER_CLIENT, CLIENTS, starts);
+        int starts = atomic_load(&res.starts) - starts_before;
+        printf("burst %d: %d calls from %d threads served by owner thread %llu; "
+               "%d start(s) of the resource\n", burst, atomic_load(&res.calls) - calls_before,
+               CLIENTS, (unsigned long long)atomic_load(&res.last_owner), starts);
         if (starts != 1)
             failures++;
-        /* Wait (with a generous limit) until the idle timer shut it down. */
-        int64_t t0 = now_ns();
-        uint32_t seen;
-        while ((seen = atomic_load((_Atomic uint32_t *)&o.shutdown_word)) < (uint32_t)burst &&
-               now_ns() - t0 < CT_SEC(30))
-            ct_wait(&o.shutdown_word, seen, CT_SEC(1));
-        if (atomic_load(&o.shutdowns) != burst) {
-            printf("the idle timer did not shut the resource down\n");
+        /* Nothing more to do: the idle worker shuts the resource down. */
+        if (ct_sem_acquire_timed(&res.stopped, CT_SEC(30)) != CT_OK) {
+            printf("the idle resource was not shut down\n");
             failures++;
         }
+        pause_ns(CT_MS(50));     /* "then nothing for hours": the worker exits */
     }
-
-    struct message quit = { .kind = QUIT };
-    post(&o, &quit);
-    flag_wait(&quit.done);
-    ct_thread_join(&owner_thread, CT_FOREVER);
-    /* The timer may still be armed or posting: stop it before `o` goes away. */
-    ct_timer_cancel(&o.idle_timer);
-    ct_timer_join(&o.idle_timer, CT_FOREVER);
-    printf("%d starts, %d shutdowns, %d failures\n", atomic_load(&o.starts),
-           atomic_load(&o.shutdowns), failures);
+    (void)ct_executor_shutdown(&ex, true, false);
+    if (ct_executor_destroy(&ex) != CT_OK)
+        failures++;
+    if (atomic_load(&res.wrong_thread) != 0) {
+        printf("%d calls ran off the owner thread\n", atomic_load(&res.wrong_thread));
+        failures++;
+    }
+    if (atomic_load(&res.shutdowns) != atomic_load(&res.starts))
+        failures++;
+    printf("%d starts, %d shutdowns, %d calls served, %d failures\n", atomic_load(&res.starts),
+           atomic_load(&res.shutdowns), atomic_load(&res.calls), failures);
     return failures == 0 ? 0 : 1;
 }

@@ -20,5 +20,7 @@
 #include "cthreading/timer.h"
 #include "cthreading/local.h"
 #include "cthreading/gil.h"
+#include "cthreading/queue.h"
+#include "cthreading/executor.h"
 
 #endif /* CTHREADING_H */

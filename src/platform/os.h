@@ -37,4 +37,8 @@ int ct__os_tls_set(const ct__os_tls_t *k, void *value);
  * handler), in registration order.  A no-op on platforms without fork. */
 void ct__os_atfork_child(void (*fn)(void));
 
+/* ---- CPUs -------------------------------------------------------------------
+ * The number of logical CPUs online (os.cpu_count()), at least 1. */
+unsigned ct__os_cpu_count(void);
+
 #endif

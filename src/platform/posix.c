@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "os.h"
 
@@ -94,4 +95,10 @@ void ct__os_atfork_child(void (*fn)(void))
         fprintf(stderr, "cthreading: pthread_atfork failed: %s\n", strerror(err));
         abort();
     }
+}
+
+unsigned ct__os_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1u : n > 1024 ? 1024u : (unsigned)n;
 }

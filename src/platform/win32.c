@@ -167,3 +167,10 @@ void ct__os_atfork_child(void (*fn)(void))
 {
     (void)fn;    /* no fork() on Windows */
 }
+
+unsigned ct__os_cpu_count(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors < 1 ? 1u : (unsigned)si.dwNumberOfProcessors;
+}

@@ -1,0 +1,627 @@
+/* Executor: ThreadPoolExecutor and Future over a Queue of tokens.
+ *
+ * Pieces (ct_executor_t):
+ *   lock      guards the fields below except `tokens` (which has its own lock;
+ *             order: ex->lock, then tokens' lock, then a future's lock).
+ *   pending   the futures submitted and not yet started, oldest first: an
+ *             intrusive doubly-linked list through the futures themselves,
+ *             so a cancel unlinks one in O(1) and nothing is allocated per task.
+ *   tokens    a ct_queue_t with one NULL token per submitted task.  Idle
+ *             workers block in ct_queue_get on it (with the idle timeout): a
+ *             submit's token is handed straight to the oldest idle worker and
+ *             wakes only that one; shutdown wakes them all.  A worker that
+ *             gets a token runs the head of `pending` — or nothing, if that
+ *             task was cancelled meanwhile (tokens can outnumber pending
+ *             tasks, never the other way round).
+ *   workers   max_workers slots: FREE, LIVE (a thread runs in it) or EXITED
+ *             (its thread returned or is returning; to be joined before the
+ *             slot is reused, by submit, shutdown(wait) or destroy).
+ *
+ * Submit never waits behind a running task: under ex->lock it appends the
+ * future, puts the token, and if the token was not handed to an idle worker
+ * and fewer than max_workers live, starts one.  A worker whose idle wait
+ * timed out retires only if, under ex->lock, no token is waiting; it stays
+ * counted in nworkers while its finalizer runs (so max_workers = 1 never has
+ * two resources alive), and afterwards checks once more under ex->lock: a
+ * token that arrived meanwhile (its submit saw the worker still counted and
+ * started nobody) makes it run its initializer again and serve.  Hence no
+ * task is ever left without a worker.
+ *
+ * Future word (ct_future_t.state), bits 0-3 the state, bit 4 WAITERS:
+ *   IDLE 0 -> PENDING 1 (submit) -> RUNNING 2 (a worker took it) ->
+ *   COMPLETING 3 (result set; callbacks running on the completing thread) ->
+ *   CLOSING 6 (callbacks closed) -> FINISHED 4 or CANCELLED 5.
+ *   PENDING -> COMPLETING with `cancelled` set: cancel / shutdown.
+ * PENDING -> RUNNING and PENDING -> COMPLETING happen under ex->lock with
+ * the future unlinked from `pending` in the same step, so exactly one of
+ * "a worker runs it" and "it is cancelled" happens.  COMPLETING -> CLOSING
+ * happens under the future's lock, which add_done_callback takes: a
+ * callback added before CLOSING is run by the completing thread, one added
+ * at CLOSING or later waits for the final state and runs at once.  The final
+ * store is the executor's last access to the future's memory (the wake that
+ * may follow only uses its address), so a thread that sees FINISHED or
+ * CANCELLED may free the future.  Waiters set WAITERS before sleeping on the
+ * word; the final store wakes them only if it was set.
+ *
+ * Memory orders: the final state store is release and the waits' loads are
+ * acquire (the result and all the task did are visible); everything else is
+ * ordered by the locks.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cthreading/executor.h"
+#include "cthreading/thread.h"
+#include "internal/atomic.h"
+#include "internal/platform.h"
+#include "internal/queue.h"
+#include "internal/spin.h"
+#include "platform/os.h"
+#include "wait/wait.h"
+
+enum { IDLE = 0, PENDING = 1, RUNNING = 2, COMPLETING = 3, FINISHED = 4, CANCELLED = 5,
+       CLOSING = 6 };
+#define STATE_MASK UINT32_C(0xf)
+#define WAITERS UINT32_C(0x10)
+
+#define MAGIC UINT32_C(0x45584543)   /* "EXEC": set by init, cleared by destroy */
+
+enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_EXITED = 2 };
+
+struct ct_executor_worker {
+    ct_thread_t thread;
+    ct_executor_t *ex;
+    uint64_t ident;                  /* the worker thread's ident, under ex->lock */
+    uint32_t state;                  /* SLOT_*, under ex->lock */
+};
+
+/* Adaptive spin before a future wait sleeps (Semaphore bounds and rule,
+ * internal/spin.h): a task that completes within ~10 µs is seen without the
+ * two wake-to-run system calls of a sleep. */
+static _Thread_local unsigned spin_budget = CT_SPIN_HANDOFF_MAX;
+
+/* A wait right after this thread's submit woke a sleeping worker spins on
+ * the "rebound" budget (internal/spin.h): the task cannot finish before the
+ * worker's wake-up (~10-30 µs here), longer than the ordinary maximum, and
+ * a waiter that sleeps meanwhile costs a second wake-to-run hand-off.
+ * Measured with bench_queue.c's round-trip row (fresh client per run). */
+static _Thread_local unsigned rebound_budget = 1024u;
+static _Thread_local bool woke_worker;
+
+/* ---- the future word ------------------------------------------------------------- */
+
+static inline _Atomic uint32_t *fword(ct_future_t *f) { return CT__A32(&f->state); }
+
+static inline uint32_t fstate(ct_future_t *f)
+{
+    return ct__load_acquire(fword(f)) & STATE_MASK;
+}
+
+/* Sets the state, keeping WAITERS; returns the previous word. */
+static uint32_t set_state(ct_future_t *f, uint32_t state, memory_order order)
+{
+    _Atomic uint32_t *w = fword(f);
+    uint32_t old = ct__load_relaxed(w);
+    while (!atomic_compare_exchange_weak_explicit(w, &old, (old & WAITERS) | state, order,
+                                                  memory_order_relaxed))
+        ;
+    return old;
+}
+
+static inline bool is_final(uint32_t st) { return st == FINISHED || st == CANCELLED; }
+
+/* The calling thread is completing f right now (it runs f's callbacks). */
+static bool completing_here(ct_future_t *f, uint32_t st)
+{
+    return (st == COMPLETING || st == CLOSING) &&
+           ct__load_relaxed(CT__A64(&f->completer)) == ct_thread_ident();
+}
+
+/* Done, as the calling thread sees it. */
+static bool done_for_me(ct_future_t *f, uint32_t st)
+{
+    return is_final(st) || completing_here(f, st);
+}
+
+/* Waits until f is done for this thread or the deadline passes.  Returns the
+ * state seen last. */
+static uint32_t wait_done(ct_future_t *f, int64_t deadline)
+{
+    _Atomic uint32_t *w = fword(f);
+    bool rebound = woke_worker;
+    unsigned *budget_p = rebound ? &rebound_budget : &spin_budget;
+    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
+    unsigned budget = *budget_p;
+    uint32_t v, st;
+
+    if ((st = fstate(f)) != 0 && done_for_me(f, st))
+        return st;
+    if (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
+        return st;
+    woke_worker = false;
+    for (unsigned i = 0; i < budget; i++) {
+        if (is_final(st = fstate(f))) {
+            ct__spin_won_after(budget_p, i, bounds);
+            return st;
+        }
+        ct__cpu_relax();
+    }
+    ct__spin_slept(budget_p, bounds);
+    for (;;) {
+        v = ct__load_acquire(w);
+        st = v & STATE_MASK;
+        if (done_for_me(f, st))
+            return st;
+        if (!(v & WAITERS) &&
+            !atomic_compare_exchange_weak_explicit(w, &v, v | WAITERS, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue;
+        if (ct__wait_until(&f->state, v | WAITERS, deadline) == CT_ETIMEDOUT) {
+            st = fstate(f);
+            return st;
+        }
+    }
+}
+
+/* PENDING or RUNNING -> COMPLETING with the outcome (f's lock is taken here;
+ * for a cancel the caller holds ex->lock, which orders it with the workers). */
+static void begin_complete(ct_future_t *f, bool cancelled, void *result)
+{
+    ct_lock_acquire(&f->lock);
+    f->result = result;
+    ct__store_relaxed(CT__A32(&f->cancelled), cancelled ? 1u : 0u);
+    ct__store_relaxed(CT__A64(&f->completer), ct_thread_ident());
+    (void)set_state(f, COMPLETING, memory_order_relaxed);
+    (void)ct_lock_release(&f->lock);
+}
+
+/* Runs f's done callbacks on this thread, then publishes the final state:
+ * after that store f is never touched again. */
+static void finish_complete(ct_future_t *f)
+{
+    uint32_t next = 0, final, old;
+
+    ct_lock_acquire(&f->lock);
+    while (next < f->ncallbacks) {
+        void (*cb)(ct_future_t *, void *) = f->callbacks[next].cb;
+        void *arg = f->callbacks[next].arg;
+        next++;
+        (void)ct_lock_release(&f->lock);
+        cb(f, arg);
+        ct_lock_acquire(&f->lock);
+    }
+    (void)set_state(f, CLOSING, memory_order_relaxed);
+    final = ct__load_relaxed(CT__A32(&f->cancelled)) ? CANCELLED : FINISHED;
+    (void)ct_lock_release(&f->lock);
+    old = set_state(f, final, memory_order_release);
+    if (old & WAITERS)
+        ct_wake_all(&f->state);
+}
+
+/* ---- the pending list (ex->lock held) ------------------------------------------------ */
+
+static void pending_append(ct_executor_t *ex, ct_future_t *f)
+{
+    f->next = NULL;
+    f->prev = ex->pending_tail;
+    if (ex->pending_tail != NULL)
+        ex->pending_tail->next = f;
+    else
+        ex->pending_head = f;
+    ex->pending_tail = f;
+    ex->npending++;
+}
+
+static void pending_unlink(ct_executor_t *ex, ct_future_t *f)
+{
+    if (f->prev != NULL)
+        f->prev->next = f->next;
+    else
+        ex->pending_head = f->next;
+    if (f->next != NULL)
+        f->next->prev = f->prev;
+    else
+        ex->pending_tail = f->prev;
+    f->next = f->prev = NULL;
+    ex->npending--;
+}
+
+/* ---- workers ----------------------------------------------------------------------------- */
+
+/* Runs the task of one token, if it was not cancelled meanwhile. */
+static void run_one(ct_executor_t *ex)
+{
+    ct_future_t *f;
+    void *result;
+
+    ct_lock_acquire(&ex->lock);
+    f = ex->pending_head;
+    if (f != NULL) {
+        pending_unlink(ex, f);
+        (void)set_state(f, RUNNING, memory_order_relaxed);
+        ex->running++;
+    }
+    (void)ct_lock_release(&ex->lock);
+    if (f == NULL)
+        return;
+    result = f->fn(f->arg);
+    ct_lock_acquire(&ex->lock);
+    ex->running--;
+    (void)ct_lock_release(&ex->lock);
+    begin_complete(f, false, result);
+    finish_complete(f);
+}
+
+/* Serves tokens until the idle timeout (returns false) or the shutdown
+ * (returns true). */
+static bool serve(ct_executor_t *ex)
+{
+    int64_t idle = ex->opts.idle_timeout_ns > 0 ? ex->opts.idle_timeout_ns : CT_FOREVER;
+
+    for (;;) {
+        void *token;
+        int rc = ct_queue_get(&ex->tokens, &token, idle);
+        if (rc == CT_OK) {
+            run_one(ex);
+            (void)ct_queue_task_done(&ex->tokens);
+            continue;
+        }
+        if (rc != CT_ETIMEDOUT)
+            return true;                          /* CT_ESHUTDOWN */
+        /* Idle for idle_timeout_ns: retire, unless a token just arrived. */
+        ct_lock_acquire(&ex->lock);
+        bool stay = ct_queue_qsize(&ex->tokens) > 0;
+        (void)ct_lock_release(&ex->lock);
+        if (!stay)
+            return false;
+    }
+}
+
+static void worker_main(void *p)
+{
+    struct ct_executor_worker *slot = p;
+    ct_executor_t *ex = slot->ex;
+
+    ct_lock_acquire(&ex->lock);
+    slot->ident = ct_thread_ident();
+    (void)ct_lock_release(&ex->lock);
+    for (;;) {
+        bool shut;
+        if (ex->opts.initializer != NULL)
+            ex->opts.initializer(ex->opts.init_arg);
+        shut = serve(ex);
+        if (ex->opts.finalizer != NULL)
+            ex->opts.finalizer(ex->opts.init_arg);
+        ct_lock_acquire(&ex->lock);
+        (void)shut;
+        if (ct_queue_qsize(&ex->tokens) > 0) {
+            /* A submit came while we retired and counted on us (also just
+             * before a draining shutdown, whose tasks must still run): serve
+             * again.  After a shutdown that drained, nothing is left. */
+            (void)ct_lock_release(&ex->lock);
+            continue;
+        }
+        slot->state = SLOT_EXITED;
+        ex->nworkers--;
+        (void)ct_lock_release(&ex->lock);
+        return;
+    }
+}
+
+/* Starts a worker (ex->lock held).  Returns CT_OK, CT_EAGAIN or CT_ENOMEM. */
+static int start_worker(ct_executor_t *ex)
+{
+    struct ct_executor_worker *slot = NULL;
+    int rc;
+
+    for (unsigned i = 0; i < ex->opts.max_workers; i++) {
+        struct ct_executor_worker *s = &ex->workers[i];
+        if (s->state == SLOT_FREE) {
+            slot = s;
+            break;
+        }
+        if (s->state == SLOT_EXITED && slot == NULL)
+            slot = s;
+    }
+    if (slot == NULL)
+        return CT_EAGAIN;                         /* cannot happen: nworkers < max */
+    if (slot->state == SLOT_EXITED) {
+        /* Its thread set EXITED under this lock and needs it no more. */
+        (void)ct_thread_join(&slot->thread, CT_FOREVER);
+        slot->state = SLOT_FREE;
+    }
+    slot->ex = ex;
+    slot->ident = 0;
+    if ((rc = ct_thread_start(&slot->thread, worker_main, slot)) != CT_OK)
+        return rc;
+    slot->state = SLOT_LIVE;
+    ex->nworkers++;
+    return CT_OK;
+}
+
+/* ---- the executor ---------------------------------------------------------------------------- */
+
+static bool initialised(ct_executor_t *ex)
+{
+    return ct__load_acquire(CT__A32(&ex->initialised)) == MAGIC;
+}
+
+int ct_executor_init(ct_executor_t *ex, const ct_executor_options_t *opts)
+{
+    ct_executor_options_t o;
+    int rc;
+
+    assert(ex != NULL);
+    memset(&o, 0, sizeof o);
+    if (opts != NULL)
+        o = *opts;
+    if (o.idle_timeout_ns == CT_FOREVER)
+        o.idle_timeout_ns = 0;                    /* also "never retire" */
+    if (o.idle_timeout_ns < 0)
+        return CT_EINVAL;
+    if ((rc = ct__timeout_check(o.idle_timeout_ns)) != CT_OK)
+        return rc;
+    if (o.max_workers == 0) {
+        unsigned cpus = ct__os_cpu_count();
+        o.max_workers = cpus + 4 < 32 ? cpus + 4 : 32;
+    }
+    memset(ex, 0, sizeof *ex);
+    ex->workers = calloc(o.max_workers, sizeof *ex->workers);
+    if (ex->workers == NULL)
+        return CT_ENOMEM;
+    ex->opts = o;
+    (void)ct_queue_init(&ex->tokens, CT_QUEUE_FIFO, 0, NULL);
+    ct__store_release(CT__A32(&ex->initialised), MAGIC);
+    return CT_OK;
+}
+
+int ct_executor_submit(ct_executor_t *ex, ct_future_t *f, void *(*fn)(void *), void *arg)
+{
+    int handed, rc;
+
+    assert(ex != NULL && f != NULL && fn != NULL);
+    if (!initialised(ex))
+        return CT_EINVAL;
+    ct_lock_acquire(&ex->lock);
+    if (ex->shutdown) {
+        rc = CT_ESHUTDOWN;
+        goto out;
+    }
+    uint32_t st = fstate(f);
+    if (st != IDLE && !is_final(st)) {
+        rc = CT_EBUSY;
+        goto out;
+    }
+    ct_future_t saved = *f;
+    f->fn = fn;
+    f->arg = arg;
+    f->result = NULL;
+    f->ex = ex;
+    f->ncallbacks = 0;
+    f->cancelled = 0;
+    f->completer = 0;
+    ct__store_release(fword(f), PENDING);     /* publishes f->ex to a canceller */
+    pending_append(ex, f);
+    if ((rc = ct__queue_put_handoff(&ex->tokens, NULL, &handed)) != CT_OK) {
+        pending_unlink(ex, f);
+        *f = saved;                               /* CT_ENOMEM: as it was */
+        goto out;
+    }
+    woke_worker = handed == CT__QUEUE_WOKE;
+    if (handed == CT__QUEUE_STORED && ex->nworkers < ex->opts.max_workers) {
+        int start = start_worker(ex);
+        if (start != CT_OK && ex->nworkers == 0) {
+            void *token;
+            (void)ct_queue_get(&ex->tokens, &token, 0);   /* nobody else takes it */
+            (void)ct_queue_task_done(&ex->tokens);
+            pending_unlink(ex, f);
+            *f = saved;
+            rc = CT_EAGAIN;
+        }
+    }
+out:
+    (void)ct_lock_release(&ex->lock);
+    return rc;
+}
+
+int ct_executor_shutdown(ct_executor_t *ex, bool wait, bool cancel_futures)
+{
+    ct_future_t *cancelled = NULL, *f;
+    uint64_t me = ct_thread_ident();
+
+    assert(ex != NULL);
+    if (!initialised(ex))
+        return CT_EINVAL;
+    ct_lock_acquire(&ex->lock);
+    ex->shutdown = 1;
+    if (cancel_futures) {
+        /* Take every queued future out, now COMPLETING on this thread; the
+         * chain stays linked through `next` until each is finished. */
+        cancelled = ex->pending_head;
+        for (f = cancelled; f != NULL; f = f->next)
+            begin_complete(f, true, NULL);
+        ex->pending_head = ex->pending_tail = NULL;
+        ex->npending = 0;
+    }
+    (void)ct_lock_release(&ex->lock);
+    while (cancelled != NULL) {
+        f = cancelled;
+        cancelled = f->next;                      /* read before f may be freed */
+        finish_complete(f);
+    }
+    (void)ct_queue_shutdown(&ex->tokens, cancel_futures);
+    if (!wait)
+        return CT_OK;
+    ct_lock_acquire(&ex->join_lock);
+    for (unsigned i = 0; i < ex->opts.max_workers; i++) {
+        struct ct_executor_worker *s = &ex->workers[i];
+        ct_lock_acquire(&ex->lock);
+        bool join = s->state != SLOT_FREE && s->ident != me;
+        (void)ct_lock_release(&ex->lock);
+        if (!join)
+            continue;
+        (void)ct_thread_join(&s->thread, CT_FOREVER);
+        ct_lock_acquire(&ex->lock);
+        s->state = SLOT_FREE;
+        (void)ct_lock_release(&ex->lock);
+    }
+    (void)ct_lock_release(&ex->join_lock);
+    return CT_OK;
+}
+
+int ct_executor_destroy(ct_executor_t *ex)
+{
+    assert(ex != NULL);
+    if (!initialised(ex))
+        return CT_EINVAL;
+    ct_lock_acquire(&ex->lock);
+    if (!ex->shutdown || ex->npending != 0 || ex->running != 0) {
+        (void)ct_lock_release(&ex->lock);
+        return CT_EBUSY;
+    }
+    ct__store_relaxed(CT__A32(&ex->initialised), 0);
+    (void)ct_lock_release(&ex->lock);
+    /* Shut down with nothing left to run: every worker is leaving. */
+    ct_lock_acquire(&ex->join_lock);
+    for (unsigned i = 0; i < ex->opts.max_workers; i++) {
+        struct ct_executor_worker *s = &ex->workers[i];
+        ct_lock_acquire(&ex->lock);
+        bool join = s->state != SLOT_FREE;
+        (void)ct_lock_release(&ex->lock);
+        if (join)
+            (void)ct_thread_join(&s->thread, CT_FOREVER);
+    }
+    (void)ct_lock_release(&ex->join_lock);
+    (void)ct_queue_destroy(&ex->tokens);
+    free(ex->workers);
+    memset(ex, 0, sizeof *ex);
+    return CT_OK;
+}
+
+/* ---- futures ------------------------------------------------------------------------------------ */
+
+bool ct_future_cancel(ct_future_t *f)
+{
+    assert(f != NULL);
+    for (;;) {
+        uint32_t v = ct__load_acquire(fword(f)), st = v & STATE_MASK;
+        switch (st) {
+        case IDLE:
+            /* Never submitted: it becomes a cancelled (done) future. */
+            ct__store_relaxed(CT__A32(&f->cancelled), 1u);
+            if (atomic_compare_exchange_strong_explicit(fword(f), &v, (v & WAITERS) | CANCELLED,
+                                                        memory_order_release,
+                                                        memory_order_relaxed))
+                return true;
+            continue;
+        case CANCELLED:
+            return true;
+        case RUNNING:
+        case FINISHED:
+            return false;
+        case COMPLETING:
+        case CLOSING:
+            if (completing_here(f, st))
+                return ct__load_relaxed(CT__A32(&f->cancelled)) != 0;
+            return wait_done(f, CT__NO_DEADLINE) == CANCELLED;
+        default: {                                /* PENDING */
+            ct_executor_t *ex = f->ex;
+            bool won = false;
+            ct_lock_acquire(&ex->lock);
+            if (fstate(f) == PENDING) {           /* still in the list */
+                pending_unlink(ex, f);
+                begin_complete(f, true, NULL);
+                won = true;
+            }
+            (void)ct_lock_release(&ex->lock);
+            if (won) {
+                finish_complete(f);
+                return true;
+            }
+            continue;                             /* a worker took it, or a shutdown */
+        }
+        }
+    }
+}
+
+bool ct_future_done(ct_future_t *f)
+{
+    assert(f != NULL);
+    return done_for_me(f, fstate(f));
+}
+
+bool ct_future_cancelled(ct_future_t *f)
+{
+    uint32_t st;
+
+    assert(f != NULL);
+    st = fstate(f);
+    if (st == CANCELLED)
+        return true;
+    return completing_here(f, st) && ct__load_relaxed(CT__A32(&f->cancelled)) != 0;
+}
+
+int ct_future_wait(ct_future_t *f, int64_t timeout_ns)
+{
+    int64_t deadline;
+    int rc;
+
+    assert(f != NULL);
+    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+        return rc;
+    uint32_t st = fstate(f);
+    if (st == IDLE)
+        return CT_EINVAL;
+    st = wait_done(f, deadline);
+    return done_for_me(f, st) ? CT_OK : CT_ETIMEDOUT;
+}
+
+int ct_future_result(ct_future_t *f, void **out, int64_t timeout_ns)
+{
+    int rc;
+
+    assert(f != NULL && out != NULL);
+    if ((rc = ct_future_wait(f, timeout_ns)) != CT_OK)
+        return rc;
+    if (ct__load_relaxed(CT__A32(&f->cancelled)))
+        return CT_ECANCELLED;
+    *out = f->result;
+    return CT_OK;
+}
+
+int ct_future_add_done_callback(ct_future_t *f, void (*cb)(ct_future_t *, void *), void *arg)
+{
+    uint32_t st;
+
+    assert(f != NULL);
+    if (cb == NULL)
+        return CT_EINVAL;
+    st = fstate(f);
+    if (st == IDLE)
+        return CT_EINVAL;
+    if (!done_for_me(f, st)) {
+        ct_lock_acquire(&f->lock);
+        st = fstate(f);
+        if (st == PENDING || st == RUNNING || st == COMPLETING) {
+            int rc = CT_OK;
+            if (f->ncallbacks == CT_FUTURE_MAX_CALLBACKS) {
+                rc = CT_EOVERFLOW;
+            } else {
+                f->callbacks[f->ncallbacks].cb = cb;
+                f->callbacks[f->ncallbacks].arg = arg;
+                f->ncallbacks++;
+            }
+            (void)ct_lock_release(&f->lock);
+            return rc;
+        }
+        (void)ct_lock_release(&f->lock);
+        /* CLOSING: the completing thread will not look again; wait for the
+         * final state (moments away) and run it here. */
+        (void)wait_done(f, CT__NO_DEADLINE);
+    }
+    cb(f, arg);
+    return CT_OK;
+}
