@@ -76,7 +76,7 @@ static void usage(FILE *f, const char *argv0)
 {
     fprintf(f,
             "usage: %s --matrix=lock|rlock|handoff|all [--quick] [--rounds=N] [--round-ms=MS]\n"
-            "          [--runs=N] [--trips=N] [--max-threads=N] [--csv=FILE]\n"
+            "          [--runs=N] [--trips=N] [--max-threads=N] [--only=LIST] [--csv=FILE]\n"
             "  lock, rlock: 4 workloads (empty; 10 steps in/20 out; 40 in/200 out; 200 in/40\n"
             "    out) x threads 1..16, ct vs pthread, the textbook futex lock, absl::Mutex (if\n"
             "    built with libabsl-dev); rounds 7 of 200 ms (--quick: 5 of 25 ms), all\n"
@@ -87,6 +87,8 @@ static void usage(FILE *f, const char *argv0)
             "    placements free / split (CPUs 0,1) / same (CPU 0), 21 runs of 1000 round\n"
             "    trips (--quick: 15 of 300), two fresh threads per run; p50/p90 us per round\n"
             "    trip, and the floor (two threads spinning on an atomic word)\n"
+            "  --only=LIST: handoff cells whose primitive and placement both appear in LIST\n"
+            "    (e.g. --only=Semaphore,Condition,same,split; a list without placements: all)\n"
             "  --csv=FILE: one line per figure, matrix,case,param,impl,stat,value\n",
             argv0);
 }
@@ -121,6 +123,8 @@ int matrix_main(int argc, char **argv)
             which = argv[++i];
         else if (strcmp(a, "--matrix") == 0)
             continue;
+        else if (strncmp(a, "--only=", 7) == 0)
+            o.only = a + 7;
         else if (strncmp(a, "--csv=", 6) == 0)
             csv = a + 6;
         else if (strcmp(a, "--help") == 0) {

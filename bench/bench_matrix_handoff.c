@@ -264,6 +264,19 @@ static double handoff_run(enum prim prim, bool use_ct, enum placement place, lon
     return (double)(r.t1 - r.t0) / 1e3 / (double)trips;
 }
 
+/* --only: a name is selected when it appears in the list, or when the list
+ * names none of its kind (primitives or placements). */
+static bool selected(const struct matrix_opts *o, const char *name, const char *const *kind,
+                     int nkind)
+{
+    if (!o->only)
+        return true;
+    bool any = false;
+    for (int i = 0; i < nkind; i++)
+        any |= strcasestr(o->only, kind[i]) != NULL;
+    return !any || strcasestr(o->only, name) != NULL;
+}
+
 void matrix_handoff(const struct matrix_opts *o)
 {
     const int runs = o->runs < MAXRUNS ? o->runs : MAXRUNS;
@@ -278,7 +291,9 @@ void matrix_handoff(const struct matrix_opts *o)
     printf("%-10s %-6s %8s %8s %8s %8s  %9s %9s  %-18s\n", "primitive", "place", "ct p50",
            "ct p90", "pt p50", "pt p90", "ct90/pt50", "ct50/pt50", "pthread twin");
     for (int pl = 0; pl < NPLACE; pl++) {
-        if (pl == PL_SPLIT && !have_split)
+        if ((pl == PL_SPLIT && !have_split) ||
+            !selected(o, place_names[pl], place_names, NPLACE) ||
+            !selected(o, "floor", prim_names, NPRIM + 1))
             continue;
         double f[MAXRUNS];
         for (int k = 0; k < runs; k++)
@@ -291,8 +306,11 @@ void matrix_handoff(const struct matrix_opts *o)
         matrix_csv(o, "handoff", "floor", place_names[pl], "spin", "p90_us", f90);
     }
     for (int p = 0; p < NPRIM; p++) {
+        if (!selected(o, prim_names[p], prim_names, NPRIM + 1))
+            continue;
         for (int pl = 0; pl < NPLACE; pl++) {
-            if (pl == PL_SPLIT && !have_split)
+            if ((pl == PL_SPLIT && !have_split) ||
+                !selected(o, place_names[pl], place_names, NPLACE))
                 continue;
             double a[MAXRUNS], b[MAXRUNS];
             for (int k = 0; k < runs; k++) {

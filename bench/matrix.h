@@ -18,6 +18,7 @@ struct matrix_opts {
     int runs;            /* handoff: runs per cell, a fresh thread pair each (>= 15) */
     long trips;          /* handoff: round trips per run */
     int max_threads;     /* lock/rlock: largest thread count of the matrix */
+    const char *only;    /* handoff: NULL, or run only primitives/placements named here */
     FILE *csv;           /* NULL, or the machine-readable output */
 };
 
