@@ -41,7 +41,7 @@ if head -n 1 "$input" | grep -q '^matrix,case,param,impl,stat,value'; then
   awk -F, '
     $5 != "ratio" { next }
     ($1 == "lock" || $1 == "rlock") && $4 == "ct/best" {
-      printf "| %s | %s, %s threads, vs best peer | | | acq/s | %.3f | | |\n",
+      printf "| %s | %s, %s thr, vs best peer | | | acq/s | %.3f | | |\n",
              ($1 == "lock" ? "Lock" : "RLock"), $2, $3, $6
     }
     ($1 == "lock" || $1 == "rlock") && $2 == "uncontended" && $4 == "ct/pthread" {
