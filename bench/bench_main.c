@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "matrix.h"
 
 struct reg { const char *name; int order; bench_fn fn; };
 static struct reg regs[64];
@@ -174,6 +175,19 @@ int main(int argc, char **argv)
     pthread_t idle;
 
     for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--matrix", 8) == 0) {
+            /* The workload matrices (bench_matrix.c) parse their own options. */
+            pthread_create(&idle, NULL, idle_thread, NULL);
+            int rc = matrix_main(argc, argv);
+            pthread_mutex_lock(&idle_m);
+            idle_stop = true;
+            pthread_cond_broadcast(&idle_c);
+            pthread_mutex_unlock(&idle_m);
+            pthread_join(idle, NULL);
+            return rc;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             opt.quick = true;
             opt.reps = 5;
@@ -185,7 +199,9 @@ int main(int argc, char **argv)
                 printf("%s\n", regs[j].name);
             return 0;
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--filter=NAME] [--list]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--filter=NAME] [--list]\n"
+                    "       %s --matrix=lock|rlock|handoff|all [--quick] ... (--matrix --help)\n",
+                    argv[0], argv[0]);
             return 2;
         }
     }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing (Debian), builds the
-# release preset and prints the benchmark's quick table (< 20 s of measuring).
+# release preset and prints the workload matrices' quick tables (lock, rlock,
+# handoff: ~40 s of measuring on the 2-core VM).  Extra arguments go to
+# cthreading-bench, e.g. --csv=matrix.csv for bench/plot_ratios.sh.  The full
+# matrix: build/release/bench/cthreading-bench --matrix=all; the older
+# one-pattern table: build/release/bench/cthreading-bench --quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -11,4 +15,4 @@ command -v gcc >/dev/null || need+=(gcc)
 [ ${#need[@]} -eq 0 ] || apt_install "${need[@]}"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
-exec build/release/bench/cthreading-bench --quick "$@"
+exec build/release/bench/cthreading-bench --matrix=all --quick "$@"

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Draws the benchmark's ratios (cthreading / pthread twin) as a horizontal bar
-# chart in SVG, one bar per row of cthreading-bench's Markdown table.
+# chart in SVG, one bar per row of cthreading-bench's Markdown table, or from
+# the CSV of the workload matrices (cthreading-bench --matrix=... --csv=FILE):
+# one bar per lock/rlock cell (ct / best peer), the uncontended rows
+# (ct / pthread) and one per hand-off cell (ct p90 / pthread p50).
 #
 #   build/release/bench/cthreading-bench | bench/plot_ratios.sh -o docs/bench-ratios.svg
 #   bench/plot_ratios.sh -o chart.svg -t "my machine" table.md
+#   bench/plot_ratios.sh -o matrix.svg matrix.csv
 #
 # Bars start at parity (1.0) on a logarithmic axis and end at the row's ratio.
 # Green: cthreading is better (a rate, unit "…/s", above 1; a time or a size
@@ -29,6 +33,26 @@ command -v gnuplot >/dev/null || { echo "$0: gnuplot is not installed" >&2; exit
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# The matrix CSV (matrix,case,param,impl,stat,value) becomes table rows.
+cat -- "$input" >"$tmp/in"
+input=$tmp/in
+if head -n 1 "$input" | grep -q '^matrix,case,param,impl,stat,value'; then
+  awk -F, '
+    $5 != "ratio" { next }
+    ($1 == "lock" || $1 == "rlock") && $4 == "ct/best" {
+      printf "| %s | %s, %s thr, vs best peer | | | acq/s | %.3f | | |\n",
+             ($1 == "lock" ? "Lock" : "RLock"), $2, $3, $6
+    }
+    ($1 == "lock" || $1 == "rlock") && $2 == "uncontended" && $4 == "ct/pthread" {
+      printf "| %s | uncontended vs pthread | | | ns/op | %.3f | | |\n",
+             ($1 == "lock" ? "Lock" : "RLock"), $6
+    }
+    $1 == "handoff" && $4 == "ct_p90/pthread_p50" {
+      printf "| %s | %s, ct p90 / pthread p50 | | | us/rt | %.3f | | |\n", $2, $3, $6
+    }' "$input" >"$tmp/table"
+  input=$tmp/table
+fi
 
 # Table rows -> "index ratio colour" lines + a ytics list of the labels.
 # Columns: | group | benchmark | cthreading | pthread twin | unit | ratio | goal | notes |

@@ -79,9 +79,10 @@
 
 _Static_assert(CT_BARRIER_PARTIES_MAX == COUNT_MASK, "count field holds parties");
 
-/* Adaptive spin before sleeping: this thread's budget for Barrier waits, in
- * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
-static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
+/* Adaptive spin before sleeping: this thread's policy for Barrier waits, in
+ * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
+ * internal/spin.h). */
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 static inline _Atomic uint32_t *word(ct_barrier_t *b) { return CT__A32(&b->state); }
 
@@ -211,7 +212,7 @@ static int wait_timeout(ct_barrier_t *b, int64_t timeout_ns)
     _Atomic uint32_t *w = word(b);
     int64_t deadline = CT__NO_DEADLINE;
     uint32_t parties = b->parties, s;
-    struct spin spins = { spin_limit, 0, false };
+    struct spin spins = { ct__spin_rounds(&spin_policy, CT__SPIN_HANDOFF), 0, false };
     int index, rc;
 
     assert(parties >= 1 && "ct_barrier_init was not called");
@@ -240,9 +241,9 @@ static int wait_timeout(ct_barrier_t *b, int64_t timeout_ns)
     if (rc < 0)
         leave(b);
     if (spins.slept)
-        ct__spin_slept(&spin_limit, CT__SPIN_HANDOFF);
+        ct__spin_slept(&spin_policy, CT__SPIN_HANDOFF);
     else if (spins.used > 0)
-        ct__spin_won_after(&spin_limit, spins.used, CT__SPIN_HANDOFF);
+        ct__spin_won_after(&spin_policy, spins.used, CT__SPIN_HANDOFF);
     return rc;
 }
 

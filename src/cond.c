@@ -75,18 +75,19 @@ enum { WAITING = 0, SLEEPING = 1, NOTIFIED = 2 };
  * spin doubles the budget; a waiter that had to sleep halves it.  The
  * maximum, 512 (~11 µs), stays below one sleeping hand-off (~20 µs per
  * direction there); the minimum, 16, keeps a little spinning so the budget
- * can grow back; a thread starts at 128. */
+ * can grow back (below it spinning turns off until a probe succeeds,
+ * internal/spin.h); a thread starts at 128. */
 #define SPIN_BOUNDS ((struct ct__spin_bounds){ 16u, 512u })
 #define SPIN_START 128u
 
-static _Thread_local unsigned spin_budget = SPIN_START;
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(SPIN_START);
 
 /* The first wait after this thread's notify had to wake a sleeping waiter
  * spins on its own "rebound" budget (internal/spin.h explains the convoy it
  * breaks; measured here: ping-pong 10-13 µs a round trip with ~1.5 sleeps
  * inside the convoy, ~2 µs and ~0.1 sleeps outside). */
 #define REBOUND_BOUNDS CT__SPIN_REBOUND
-static _Thread_local unsigned rebound_budget = 1024u;
+static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
 static _Thread_local bool woke_sleeper;
 
 /* Re-acquiring the bound Lock after a notification (reacquire_lock): rounds
@@ -95,7 +96,7 @@ static _Thread_local bool woke_sleeper;
  * runs; the maximum stays well below a sleeping hand-off. */
 #define REACQUIRE_PAUSES 4
 #define REACQUIRE_BOUNDS ((struct ct__spin_bounds){ 4u, 64u })
-static _Thread_local unsigned reacquire_budget = 32u;
+static _Thread_local struct ct__spin reacquire_policy = CT__SPIN_START(32u);
 
 struct waiter {
     struct waiter *next, *prev;
@@ -154,12 +155,12 @@ static void acquire_restore(ct_cond_t *c, uint32_t saved)
  * spinning and queue up in ct_lock_acquire, which handles them. */
 static void reacquire_lock(ct_lock_t *l)
 {
-    unsigned budget = reacquire_budget;
+    unsigned budget = ct__spin_rounds(&reacquire_policy, REACQUIRE_BOUNDS);
 
     for (unsigned i = 0; i < budget; i++) {
         if (!ct_lock_locked(l)) {
             if (ct_lock_try_acquire(l)) {
-                ct__spin_won(&reacquire_budget, REACQUIRE_BOUNDS);
+                ct__spin_won(&reacquire_policy, REACQUIRE_BOUNDS);
                 return;
             }
             break;
@@ -167,7 +168,7 @@ static void reacquire_lock(ct_lock_t *l)
         for (int j = 0; j < REACQUIRE_PAUSES; j++)
             ct__cpu_relax();
     }
-    ct__spin_slept(&reacquire_budget, REACQUIRE_BOUNDS);
+    ct__spin_slept(&reacquire_policy, REACQUIRE_BOUNDS);
     ct_lock_acquire(l);
 }
 
@@ -242,17 +243,17 @@ static int park(struct waiter *w, int64_t deadline)
 {
     _Atomic uint32_t *s = CT__A32(&w->state);
     bool rebound = woke_sleeper;
-    unsigned *budget_p = rebound ? &rebound_budget : &spin_budget;
+    struct ct__spin *policy = rebound ? &rebound_policy : &spin_policy;
     struct ct__spin_bounds bounds = rebound ? REBOUND_BOUNDS : SPIN_BOUNDS;
-    unsigned budget = *budget_p;
+    unsigned budget = 0;                   /* a zero timeout does not spin */
     uint32_t expected = WAITING;
 
     woke_sleeper = false;
-    if (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
-        budget = 0;                        /* a zero timeout does not spin */
+    if (deadline == CT__NO_DEADLINE || !ct__deadline_passed(deadline))
+        budget = ct__spin_rounds(policy, bounds);
     for (unsigned i = 0; i < budget; i++) {
         if (ct__load_acquire(s) == NOTIFIED) {
-            ct__spin_won(budget_p, bounds);
+            ct__spin_won(policy, bounds);
             return CT_OK;
         }
         ct__cpu_relax();
@@ -262,7 +263,7 @@ static int park(struct waiter *w, int64_t deadline)
                                                  memory_order_acquire))
         return CT_OK;                      /* NOTIFIED just now */
     if (budget > 0)
-        ct__spin_slept(budget_p, bounds);
+        ct__spin_slept(policy, bounds);
     for (;;) {
         int rc = ct__wait_until(&w->state, SLEEPING, deadline);
         if (ct__load_acquire(s) == NOTIFIED)

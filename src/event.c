@@ -50,9 +50,10 @@
 #define GEN_ONE  UINT32_C(4)
 #define GEN_MASK (~(SET | WAITERS))
 
-/* Adaptive spin before sleeping: this thread's budget for Event waits, in
- * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
-static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
+/* Adaptive spin before sleeping: this thread's policy for Event waits, in
+ * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
+ * internal/spin.h). */
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 static inline _Atomic uint32_t *word(ct_event_t *e) { return CT__A32(&e->state); }
 
@@ -98,14 +99,15 @@ CT__NOINLINE static int wait_slow(ct_event_t *e, uint32_t gen, int64_t deadline)
     _Atomic uint32_t *w = word(e);
     uint32_t s;
 
-    for (unsigned i = 0, limit = spin_limit; i < limit; i++) {
+    for (unsigned i = 0, limit = ct__spin_rounds(&spin_policy, CT__SPIN_HANDOFF); i < limit;
+         i++) {
         if (released(ct__load_acquire(w), gen)) {
-            ct__spin_won_after(&spin_limit, i, CT__SPIN_HANDOFF);
+            ct__spin_won_after(&spin_policy, i, CT__SPIN_HANDOFF);
             return CT_OK;
         }
         ct__cpu_relax();
     }
-    ct__spin_slept(&spin_limit, CT__SPIN_HANDOFF);
+    ct__spin_slept(&spin_policy, CT__SPIN_HANDOFF);
     s = ct__load_acquire(w);
     for (;;) {
         if (released(s, gen))

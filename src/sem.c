@@ -67,13 +67,14 @@
 #define BOUNDED     (UINT64_C(1) << 63)
 #define SLEEP_HALF_EXPECTED ((uint32_t)(SLEEPERS >> 32))
 
-/* Adaptive spin before sleeping: this thread's budget for Semaphore waits, in
- * PAUSE rounds (bounds, growth rule and measurements: internal/spin.h). */
-static _Thread_local unsigned spin_limit = CT_SPIN_HANDOFF_MAX;
+/* Adaptive spin before sleeping: this thread's policy for Semaphore waits, in
+ * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
+ * internal/spin.h). */
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 /* The first wait after this thread's release woke a sleeper spins on its
  * own "rebound" budget instead (the convoy it breaks: internal/spin.h). */
-static _Thread_local unsigned rebound_limit = 1024u;
+static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
 static _Thread_local bool woke_sleeper;
 
 /* A release(n) that finds sleepers wakes at most this many with individual
@@ -141,18 +142,18 @@ CT__NOINLINE static int acquire_slow(ct_sem_t *s, int64_t deadline)
 {
     _Atomic uint64_t *w = word(s);
     bool rebound = woke_sleeper;
-    unsigned *limit_p = rebound ? &rebound_limit : &spin_limit;
+    struct ct__spin *policy = rebound ? &rebound_policy : &spin_policy;
     struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
 
     woke_sleeper = false;
-    for (unsigned i = 0, limit = *limit_p; i < limit; i++) {
+    for (unsigned i = 0, limit = ct__spin_rounds(policy, bounds); i < limit; i++) {
         if ((ct__load_relaxed(w) & VALUE_MASK) && try_take(w)) {
-            ct__spin_won_after(limit_p, i, bounds);
+            ct__spin_won_after(policy, i, bounds);
             return CT_OK;
         }
         ct__cpu_relax();
     }
-    ct__spin_slept(limit_p, bounds);
+    ct__spin_slept(policy, bounds);
     if (try_take(w))
         return CT_OK;
     for (bool slept = false;;) {

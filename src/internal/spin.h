@@ -10,24 +10,42 @@
  * Why adapt.  When threads outnumber cores the waker is usually not running,
  * and every spin round only burns the time slice it needs: a fixed 200-round
  * spin made the 4- and 8-thread barrier rounds 2x slower than pthread on
- * 2 cores.  So each thread keeps its own budget per primitive (a
- * `static _Thread_local unsigned` in the primitive's file; one primitive's
- * pattern does not tune another's): a wait that ends during the spin raises
- * the budget, a wait that had to sleep anyway halves it.
+ * 2 cores.  So each thread keeps its own policy per primitive (a
+ * `static _Thread_local struct ct__spin` in the primitive's file; one
+ * primitive's pattern does not tune another's): a wait that ends during the
+ * spin raises the budget, a wait that had to sleep anyway halves it.
  *
  * Bounds (PAUSE takes ~20 ns here).  The maximum (~10 µs) covers a partner
  * that is running and stays below one sleeping hand-off, so even a wasted
  * full spin costs less than the sleep it tried to avoid.  The minimum
- * (~0.3 µs) costs nothing measurable when wasted and keeps a little
- * spinning so the budget can grow back.
+ * (~0.3 µs) is the shortest spin worth making; below it spinning is off.
+ *
+ * Turning spinning off.  Even the minimum spin is waste when the partner
+ * cannot run while we spin: both threads on one CPU, or more runnable
+ * threads than CPUs.  There every spin fails and costs its 0.3-1 µs (PAUSE
+ * is slower than 20 ns on a busy VM) on every wait, twice per round trip.
+ * So a budget halved below its minimum becomes 0: the waits park at once.
+ * Measured (cthreading-bench --matrix=handoff --only=same --runs=31
+ * --trips=1000, busy 2-core VM, 3 interleaved pairs of runs), ct p50 /
+ * pthread p50 with both threads on CPU 0: Condition 1.94 -> 1.73,
+ * Semaphore 1.24 -> 1.19, Barrier and Event unchanged (1.05-1.1, 0.5): the
+ * rest of the one-CPU gap is not the spin.
+ * What the waits observe turns it back on: every so often one wait spins the
+ * maximum as a probe; a probe that is answered during its spin restores the
+ * budget, one that is not doubles the number of waits to the next probe (1,
+ * 2, 4, ... up to CT__SPIN_PROBE_MAX).  No pattern can keep spinning off
+ * for good: when the partner moves to another CPU, a probe at most
+ * CT__SPIN_PROBE_MAX waits later sees it; and the probes cost at most one
+ * maximum spin per CT__SPIN_PROBE_MAX waits (~0.04 µs a wait) where they
+ * keep failing.
  *
  * Two growth rules are in use, each tuned with its own primitive's benchmark:
  *   ct__spin_won_after  next = max(budget, 2 * used + min): grows to what the
  *                       last win needed (Semaphore, Event, Barrier);
  *   ct__spin_won        next = 2 * budget (Condition).
- * Both then clamp to [min, max]; ct__spin_slept halves, clamped likewise.
- *
- * The budget is private to its thread, so plain (non-atomic) accesses suffice.
+ * Both then clamp to [min, max]; ct__spin_slept halves (below min: off).
+ * The policy state is private to its thread, so plain (non-atomic)
+ * accesses suffice.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -56,37 +74,80 @@ struct ct__spin_bounds {
  * ordinary maximum.  With only the ordinary budget two threads handing off
  * to each other fall into a convoy they never leave: each wakes the other,
  * spins less than the other's wake-up takes, sleeps, and is woken in turn
- * (every budget then sits at its minimum).  One spin that outlasts the
- * partner's wake-up puts both back into spinning hand-offs.  The rebound
- * budget is adaptive like the others (it halves when that spin fails), so
- * where it does not pay, e.g. both threads sharing one busy core, it
- * shrinks to the minimum. */
+ * (every ordinary budget then sits at its minimum or is off).  One spin
+ * that outlasts the partner's wake-up puts both back into spinning
+ * hand-offs.  The rebound budget is adaptive like the others (it halves when
+ * that spin fails), so where it does not pay, e.g. both threads sharing one
+ * busy core, it turns off; its probes (1024 rounds) are what can still
+ * catch a partner's wake-up and leave such a convoy. */
 #define CT__SPIN_REBOUND ((struct ct__spin_bounds){ 16u, 1024u })
+
+/* Waits between probes while spinning is off, at most (see above). */
+#define CT__SPIN_PROBE_MAX 256u
+
+/* One thread's spin policy for one kind of wait. */
+struct ct__spin {
+    unsigned budget;     /* rounds the next spin may take; 0: spinning is off */
+    unsigned interval;   /* off: waits from a failed probe to the next one */
+    unsigned countdown;  /* off: waits left before the next probe (0: probe now) */
+};
+
+/* The initial state: spinning on, `max` rounds. */
+#define CT__SPIN_START(max) { (max), 1u, 0u }
 
 static inline unsigned ct__spin_clamp(unsigned n, struct ct__spin_bounds b)
 {
     return n > b.max ? b.max : n < b.min ? b.min : n;
 }
 
-/* The wait ended during the spin, `used` rounds in: the next spin may go to
- * twice that plus the minimum, and keeps at least the budget it had. */
-static inline void ct__spin_won_after(unsigned *budget, unsigned used, struct ct__spin_bounds b)
+/* The rounds this wait may spin before it parks: the budget, or while
+ * spinning is off 0, or b.max when this wait is the probe.  Call once per
+ * wait that may spin, then report its outcome with one of the calls below
+ * (none if it returned 0 and the wait did not spin). */
+static inline unsigned ct__spin_rounds(struct ct__spin *s, struct ct__spin_bounds b)
 {
-    unsigned next = 2 * used + b.min;
-    *budget = ct__spin_clamp(next < *budget ? *budget : next, b);
+    if (s->budget > 0)
+        return s->budget;
+    if (s->countdown > 1) {
+        s->countdown--;
+        return 0;
+    }
+    s->countdown = 0;
+    return b.max;
 }
 
-/* The wait ended during the spin: the budget doubles. */
-static inline void ct__spin_won(unsigned *budget, struct ct__spin_bounds b)
+/* The wait ended during the spin, `used` rounds in: the next spin may go to
+ * twice that plus the minimum, and keeps at least the budget it had. */
+static inline void ct__spin_won_after(struct ct__spin *s, unsigned used,
+                                      struct ct__spin_bounds b)
 {
-    *budget = ct__spin_clamp(2 * *budget, b);
+    unsigned next = 2 * used + b.min;
+    s->budget = ct__spin_clamp(next < s->budget ? s->budget : next, b);
+    s->interval = 1;
+}
+
+/* The wait ended during the spin: the budget doubles (a probe: the maximum). */
+static inline void ct__spin_won(struct ct__spin *s, struct ct__spin_bounds b)
+{
+    s->budget = s->budget > 0 ? ct__spin_clamp(2 * s->budget, b) : b.max;
+    s->interval = 1;
 }
 
 /* The spin ran out and the waiter went on to sleep (or to its slow path):
- * the budget halves. */
-static inline void ct__spin_slept(unsigned *budget, struct ct__spin_bounds b)
+ * the budget halves; below the minimum spinning turns off until a probe.
+ * A wait that did not spin (spinning off, not the probe) changes nothing. */
+static inline void ct__spin_slept(struct ct__spin *s, struct ct__spin_bounds b)
 {
-    *budget = ct__spin_clamp(*budget / 2, b);
+    if (s->budget == 0 && s->countdown > 0)
+        return;
+    if (s->budget == 0 || s->budget / 2 < b.min) {
+        if (s->budget == 0 && s->interval < CT__SPIN_PROBE_MAX)
+            s->interval *= 2;                /* the probe failed */
+        s->budget = 0;
+        s->countdown = s->interval;
+        return;
+    }
+    s->budget /= 2;
 }
 
 #endif /* CT_INTERNAL_SPIN_H */
