@@ -81,14 +81,14 @@ struct ct_executor_worker {
 /* Adaptive spin before a future wait sleeps (Semaphore bounds and rule,
  * internal/spin.h): a task that completes within ~10 µs is seen without the
  * two wake-to-run system calls of a sleep. */
-static _Thread_local unsigned spin_budget = CT_SPIN_HANDOFF_MAX;
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 /* A wait right after this thread's submit woke a sleeping worker spins on
  * the "rebound" budget (internal/spin.h): the task cannot finish before the
  * worker's wake-up (~10-30 µs here), longer than the ordinary maximum, and
  * a waiter that sleeps meanwhile costs a second wake-to-run hand-off.
  * Measured with bench_queue.c's round-trip row (fresh client per run). */
-static _Thread_local unsigned rebound_budget = 1024u;
+static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
 static _Thread_local bool woke_worker;
 
 /* ---- the future word ------------------------------------------------------------- */
@@ -132,9 +132,9 @@ static uint32_t wait_done(ct_future_t *f, int64_t deadline)
 {
     _Atomic uint32_t *w = fword(f);
     bool rebound = woke_worker;
-    unsigned *budget_p = rebound ? &rebound_budget : &spin_budget;
+    struct ct__spin *budget_p = rebound ? &rebound_policy : &spin_policy;
     struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
-    unsigned budget = *budget_p;
+    unsigned budget = ct__spin_rounds(budget_p, bounds);
     uint32_t v, st;
 
     if ((st = fstate(f)) != 0 && done_for_me(f, st))

@@ -83,13 +83,13 @@ void *(*ct__queue_realloc)(void *ptr, size_t size) = realloc;
  * queue waits, in PAUSE rounds, with the Semaphore's bounds and growth rule
  * (internal/spin.h): a hand-off to a running partner costs ~0.1 µs when the
  * waiter spins and two wake-to-run system calls when it sleeps. */
-static _Thread_local unsigned spin_budget = CT_SPIN_HANDOFF_MAX;
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 /* The first wait after this thread woke a sleeping waiter spins on its own
  * "rebound" budget (the convoy it breaks: internal/spin.h).  Measured with
  * bench_queue.c's bounded 1p/1c row: without it the producer and the
  * consumer each wake the other and sleep again for every 16 items. */
-static _Thread_local unsigned rebound_budget = 1024u;
+static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
 static _Thread_local bool woke_sleeper;
 
 static inline void wake(const uint32_t *addr)
@@ -290,9 +290,9 @@ static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
 {
     _Atomic uint32_t *s = CT__A32(&w->state);
     bool rebound = woke_sleeper;
-    unsigned *budget_p = rebound ? &rebound_budget : &spin_budget;
+    struct ct__spin *budget_p = rebound ? &rebound_policy : &spin_policy;
     struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
-    unsigned budget = *budget_p;
+    unsigned budget = ct__spin_rounds(budget_p, bounds);
     uint32_t expected = WAITING, st;
 
     woke_sleeper = false;
