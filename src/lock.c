@@ -15,7 +15,8 @@
  *
  * Transitions (the tags in brackets are the steps of test/model/lock.pml;
  * test/model/tie.sh checks that both sides name the same steps):
- *   [fast]        CAS 0 -> LOCKED (acquire); inline in lock.h.
+ *   [fast]        atomic OR of LOCKED (acquire): took the lock if LOCKED was
+ *                 clear; inline in lock.h.
  *   [spin]        a bounded spin with plain loads, CAS-ing LOCKED in whenever
  *                 it is seen clear; gives up at once when sleepers exist.
  *   [register]    CAS +1 SLEEPER (| STARVING once we waited STARVE_NS), only
@@ -115,31 +116,20 @@ static inline bool cas(_Atomic uint32_t *w, uint32_t *expected, uint32_t desired
                                                  memory_order_relaxed);
 }
 
+/* [fast] Sets LOCKED whatever the other bits; on a held lock the OR writes
+ * the value it found, a no-op to every other step (and to futex sleepers,
+ * which compare values).  So it is the [spin] step's take, in one RMW. */
 static inline bool try_fast(_Atomic uint32_t *w)
 {
-    uint32_t expected = 0;
-    return atomic_compare_exchange_strong_explicit(w, &expected, LOCKED,
-                                                   memory_order_acquire,
-                                                   memory_order_relaxed);
+    return !(atomic_fetch_or_explicit(w, LOCKED, memory_order_acquire) & LOCKED);
 }
 
-/* Takes the lock if LOCKED is clear right now, whatever the other bits: a
- * free lock may still show registered sleepers or a wake in flight, and a
- * try-acquire must not fail on it (that made try-lock spinners livelock
- * against slow woken sleepers).  A lock being handed over is LOCKED. */
-static inline bool try_take(_Atomic uint32_t *w)
-{
-    uint32_t s = 0;
-
-    if (atomic_compare_exchange_strong_explicit(w, &s, LOCKED, memory_order_acquire,
-                                                memory_order_relaxed))
-        return true;
-    while (!(s & LOCKED)) {
-        if (cas(w, &s, s | LOCKED, memory_order_acquire))
-            return true;
-    }
-    return false;
-}
+/* A try-acquire takes the lock if LOCKED is clear right now, whatever the
+ * other bits: a free lock may still show registered sleepers or a wake in
+ * flight, and a try-acquire must not fail on it (that made try-lock spinners
+ * livelock against slow woken sleepers).  A lock being handed over is
+ * LOCKED.  That is exactly try_fast. */
+#define try_take try_fast
 
 /* [spin] Takes the lock if LOCKED is clear, whatever the other bits; bounded
  * spin with exponential backoff; gives up at once when others sleep. */

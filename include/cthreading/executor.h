@@ -50,7 +50,7 @@ typedef struct ct_executor_options {
     const char *thread_name_prefix; /* CPython's prefix for "prefix_N" names; may be NULL */
 } ct_executor_options_t;
 
-#define CT_FUTURE_MAX_CALLBACKS 4   /* CT_FUTURE_INIT lists this many { 0, 0 } */
+#define CT_FUTURE_MAX_CALLBACKS 4   /* CT_FUTURE_INIT lists this many */
 
 struct ct_executor;
 
@@ -74,8 +74,10 @@ typedef struct ct_future {
     } callbacks[CT_FUTURE_MAX_CALLBACKS];
 } ct_future_t;
 
-#define CT_FUTURE_INIT { 0, CT_LOCK_INIT, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-                         { { 0, 0 }, { 0, 0 }, { 0, 0 }, { 0, 0 } } }
+#define CT_FUTURE_INIT { 0, CT_LOCK_INIT, 0, 0, CT__NULL, CT__NULL, CT__NULL, CT__NULL, \
+                         CT__NULL, CT__NULL, 0,                                     \
+                         { { CT__NULL, CT__NULL }, { CT__NULL, CT__NULL },          \
+                           { CT__NULL, CT__NULL }, { CT__NULL, CT__NULL } } }
 
 struct ct_executor_worker;
 

@@ -49,8 +49,10 @@ CT_API int ct_lock_release(ct_lock_t *l);
 CT_API bool ct_lock_locked(const ct_lock_t *l);
 
 /* ---- Inline fast paths ---------------------------------------------------
- * The uncontended acquire, try-acquire and release are one compare-and-swap
- * on the word, compiled into the caller; anything else (a held lock, waiting
+ * The uncontended acquire, try-acquire and release are one atomic
+ * read-modify-write on the word, compiled into the caller: acquire sets bit 0
+ * (an atomic OR, whatever the other bits; a no-op on a held lock), release
+ * swaps "held, nobody waiting" for 0; anything else (a held lock, waiting
  * threads, a bad timeout) goes to the exported call of the same name, which
  * is always there (FFI users, function pointers, (ct_lock_acquire)(l)).
  * Compiled out under ThreadSanitizer (the exported calls carry its
@@ -69,45 +71,36 @@ CT_API bool ct_lock_locked(const ct_lock_t *l);
 #if !defined(CT_NO_INLINE) && !defined(CT__LOCK_NO_INLINE) && \
     (defined(__GNUC__) || defined(__clang__))
 
-/* Inline twin of ct_lock_acquire (same contract): one CAS when the word is
- * exactly free/held-alone, else the exported call. */
+/* Inline twin of ct_lock_acquire (same contract): one atomic OR, the
+ * exported call if the lock was held. */
 static inline void ct__lock_acquire_inline(ct_lock_t *l)
 {
-    uint32_t expected = 0;
-    if (__builtin_expect(!__atomic_compare_exchange_n(&l->state, &expected, CT__LOCK_LOCKED, 0,
-                                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
+    if (__builtin_expect(__atomic_fetch_or(&l->state, CT__LOCK_LOCKED, __ATOMIC_ACQUIRE) &
+                         CT__LOCK_LOCKED, 0))
         (ct_lock_acquire)(l);
 }
 
-/* Inline twin of ct_lock_try_acquire (same contract): one CAS when the word is
- * exactly free/held-alone, else the exported call. */
+/* Inline twin of ct_lock_try_acquire (same contract): one atomic OR. */
 static inline bool ct__lock_try_acquire_inline(ct_lock_t *l)
 {
-    uint32_t expected = 0;
-    if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, CT__LOCK_LOCKED, 0,
-                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
-        return true;
-    if (expected & CT__LOCK_LOCKED)
-        return false;
-    return (ct_lock_try_acquire)(l);
+    return !(__atomic_fetch_or(&l->state, CT__LOCK_LOCKED, __ATOMIC_ACQUIRE) & CT__LOCK_LOCKED);
 }
 
-/* Inline twin of ct_lock_acquire_timed (same contract): one CAS when the word is
- * exactly free/held-alone, else the exported call. */
+/* Inline twin of ct_lock_acquire_timed (same contract): one atomic OR for
+ * a valid timeout, else (or if the lock was held) the exported call. */
 static inline int ct__lock_acquire_timed_inline(ct_lock_t *l, int64_t timeout_ns)
 {
-    uint32_t expected = 0;
     /* Valid timeouts only (CT_FOREVER .. CT_TIMEOUT_MAX): a bad one must
      * fail even on a free lock, which the exported call reports. */
     if (__builtin_expect(timeout_ns >= -1 && timeout_ns <= CT_TIMEOUT_MAX, 1) &&
-        __builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, CT__LOCK_LOCKED, 0,
-                                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+        __builtin_expect(!(__atomic_fetch_or(&l->state, CT__LOCK_LOCKED, __ATOMIC_ACQUIRE) &
+                           CT__LOCK_LOCKED), 1))
         return CT_OK;
     return (ct_lock_acquire_timed)(l, timeout_ns);
 }
 
-/* Inline twin of ct_lock_release (same contract): one CAS when the word is
- * exactly free/held-alone, else the exported call. */
+/* Inline twin of ct_lock_release (same contract): one CAS "held, nobody
+ * waiting" -> 0, else the exported call. */
 static inline int ct__lock_release_inline(ct_lock_t *l)
 {
     uint32_t expected = CT__LOCK_LOCKED;

@@ -54,7 +54,8 @@ typedef struct ct_queue {
     struct ct_queue_waiter *getters, *putters, *joiners;  /* blocked callers */
 } ct_queue_t;
 
-#define CT_QUEUE_INIT { CT_LOCK_INIT, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define CT_QUEUE_INIT { CT_LOCK_INIT, 0, 0, 0, CT__NULL, 0, 0, 0, 0, 0, CT__NULL, \
+                        CT__NULL, CT__NULL, CT__NULL }
 
 /* Makes q a new, empty queue — Queue(maxsize) / LifoQueue(maxsize) /
  * PriorityQueue(maxsize).

@@ -5,7 +5,9 @@
  * one atomic step here; every plain load is a step of its own, so a CAS may
  * fail and, like atomic_compare_exchange, reload its expected value s.
  *
- *   acquire:  fast CAS 0 -> LOCKED; else acquire_slow:
+ *   acquire:  fast: atomic OR of LOCKED, took it if LOCKED was clear (since
+ *             the second round; round one's CAS 0 -> LOCKED is a special
+ *             case of it); else acquire_slow:
  *     spin_acquire  SPIN rounds: load s; if !LOCKED, CAS s -> s|LOCKED (done);
  *                   give up at once when SLEEPERS(s) != 0
  *     register      load s; loop: !LOCKED -> CAS s|LOCKED (done),
@@ -235,7 +237,7 @@ active [N] proctype thread()
         got = false; gaveup = false; starved = false;
         /* ---- ct_lock_acquire / ct_lock_acquire_timed ---- */
         /* step: fast */
-        atomic { if :: w == 0 -> w = LOCKED; got = true :: else -> skip fi };
+        atomic { if :: !(w & LOCKED) -> w = w | LOCKED; got = true :: else -> skip fi };
         do                                      /* acquire_slow */
         :: got || gaveup -> break
         :: else ->
