@@ -462,14 +462,21 @@ Test(sem, pool_never_more_holders_than_permits, .timeout = 300)
     cr_assert_eq(ct_sem_value(&c.s), POOL_PERMITS);
 }
 
-/* ---- timed acquirers racing a releaser: permits are conserved, nobody hangs -- */
-#define TIMED_THREADS 6
+/* ---- timed acquirers racing a releaser: permits are conserved, nobody hangs --
+ * Short-timeout pollers race untimed sleepers for the permits.  The pollers
+ * alone would drain every permit even if a release never woke anyone, so
+ * the end is decided by the sleepers: once the pollers are gone and a
+ * sleeper is parked (white-box: the SLEEPERS bit, see src/sem.c), one
+ * release per sleeper must get each of them through within the bound. */
+#define TIMED_THREADS 4
+#define UNTIMED_THREADS 2
 #define TIMED_RELEASES (20000 / STRESS_SCALE)
+#define SEM_SLEEPERS_BIT (UINT64_C(1) << 63)
 
 struct timed_ctx {
     ct_sem_t s;
-    atomic_int stop;
-    atomic_long taken;
+    atomic_int stop, untimed_stop;
+    atomic_long taken, untimed_taken;
 };
 
 static void timed_taker(void *p)
@@ -484,12 +491,32 @@ static void timed_taker(void *p)
     }
 }
 
+/* Takes with no timeout until told to stop (every take is counted, the one
+ * that sees the stop too). */
+static void untimed_taker(void *p)
+{
+    struct timed_ctx *c = p;
+    do {
+        if (ct_sem_acquire(&c->s) != CT_OK)
+            return;                 /* taken stays short: the test fails */
+        atomic_fetch_add(&c->taken, 1);
+        atomic_fetch_add(&c->untimed_taken, 1);
+    } while (!atomic_load(&c->untimed_stop));
+}
+
+static bool sem_has_sleepers(ct_sem_t *s)
+{
+    return (atomic_load((_Atomic uint64_t *)&s->state) & SEM_SLEEPERS_BIT) != 0;
+}
+
 Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
 {
     static struct timed_ctx c;
-    ct_thread_t t[TIMED_THREADS];
+    ct_thread_t t[TIMED_THREADS], u[UNTIMED_THREADS];
     long released = 0;
     memset(&c, 0, sizeof c);
+    for (int i = 0; i < UNTIMED_THREADS; i++)
+        cr_assert_eq(ct_thread_start(&u[i], untimed_taker, &c), CT_OK);
     for (int i = 0; i < TIMED_THREADS; i++)
         cr_assert_eq(ct_thread_start(&t[i], timed_taker, &c), CT_OK);
     for (int i = 0; i < TIMED_RELEASES; i++) {
@@ -499,7 +526,7 @@ Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
         if (i % 64 == 0)
             ct_wait(&(uint32_t){0}, 0, CT_US(20));  /* let sleepers pile up */
     }
-    /* Every permit released must be taken: sleepers cannot miss them. */
+    /* Every permit released must be taken. */
     int64_t end = t_now() + CT_SEC(60);
     while (atomic_load(&c.taken) < released && t_now() < end)
         ct_wait(&(uint32_t){0}, 0, CT_US(200));
@@ -508,6 +535,20 @@ Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
     cr_assert_eq(atomic_load(&c.taken) + ct_sem_value(&c.s), released);
     cr_assert_eq(ct_sem_value(&c.s), 0, "permits left behind");
+    cr_assert_gt(atomic_load(&c.untimed_taken), 0, "the untimed takers never got a permit");
+    /* Only the untimed takers are left, and they cannot miss a release:
+     * wait until one is parked, then release one permit per taker. */
+    end = t_now() + CT_SEC(30);
+    while (!sem_has_sleepers(&c.s) && t_now() < end)
+        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+    cr_assert(sem_has_sleepers(&c.s), "no untimed taker went to sleep");
+    atomic_store(&c.untimed_stop, 1);
+    cr_assert_eq(ct_sem_release(&c.s, UNTIMED_THREADS), CT_OK);
+    for (int i = 0; i < UNTIMED_THREADS; i++)
+        cr_assert_eq(ct_thread_join(&u[i], T_SLACK), CT_OK,
+                     "a parked untimed taker missed the release");
+    cr_assert_eq(atomic_load(&c.taken), released + UNTIMED_THREADS);
+    cr_assert_eq(ct_sem_value(&c.s), 0);
 }
 
 /* ---- untimed sleepers and batched releases: nobody is stranded -------------- */
