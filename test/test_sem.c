@@ -7,6 +7,25 @@
 #include "helpers.h"
 #include "internal/platform.h"
 
+/* White-box (src/sem.c): bit 63 of the state word is SLEEPERS, set by a thread
+ * about to sleep, only while the value is 0. */
+#define SEM_SLEEPERS_BIT (UINT64_C(1) << 63)
+
+static bool sem_has_sleepers(ct_sem_t *s)
+{
+    return (atomic_load((_Atomic uint64_t *)&s->state) & SEM_SLEEPERS_BIT) != 0;
+}
+
+/* Waits (up to 30 s) until a thread is parked on s: polls the SLEEPERS bit
+ * instead of sleeping and hoping. */
+static void await_sleeper(ct_sem_t *s)
+{
+    int64_t end = t_now() + CT_SEC(30);
+    while (!sem_has_sleepers(s) && t_now() < end)
+        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+    cr_assert(sem_has_sleepers(s), "no thread parked on the semaphore");
+}
+
 Test(sem, size_and_zero_initialised_is_value_0_unbounded)
 {
     ct_sem_t s;
@@ -342,7 +361,7 @@ Test(sem, release_of_2_pow_32_wakes_sleepers, .timeout = 60)
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ct_thread_start(&t[i], sleep_acquire, &c), CT_OK);
     cr_assert_eq(t_await_count(&c.started, 3), 3);
-    t_pause_ms(20);                                  /* let them park */
+    await_sleeper(&s);
     cr_assert_eq(ct_sem_release(&s, INT64_C(1) << 32), CT_OK);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
@@ -357,10 +376,10 @@ Test(sem, release_1_lets_exactly_one_sleeper_through, .timeout = 60)
     for (int i = 0; i < 4; i++)
         cr_assert_eq(ct_thread_start(&t[i], sleep_acquire, &c), CT_OK);
     cr_assert_eq(t_await_count(&c.started, 4), 4);
-    t_pause_ms(20);
+    await_sleeper(&s);
     cr_assert_eq(ct_sem_release(&s, 1), CT_OK);
     cr_assert_eq(t_await_count(&c.done, 1), 1);
-    t_pause_ms(20);
+    t_pause_ms(20);                     /* widens the window for a second one */
     cr_assert_eq(atomic_load(&c.done), 1);
     cr_assert_eq(ct_sem_release(&s, 2), CT_OK);
     cr_assert_eq(t_await_count(&c.done, 3), 3);
@@ -471,7 +490,6 @@ Test(sem, pool_never_more_holders_than_permits, .timeout = 300)
 #define TIMED_THREADS 4
 #define UNTIMED_THREADS 2
 #define TIMED_RELEASES (20000 / STRESS_SCALE)
-#define SEM_SLEEPERS_BIT (UINT64_C(1) << 63)
 
 struct timed_ctx {
     ct_sem_t s;
@@ -502,11 +520,6 @@ static void untimed_taker(void *p)
         atomic_fetch_add(&c->taken, 1);
         atomic_fetch_add(&c->untimed_taken, 1);
     } while (!atomic_load(&c->untimed_stop));
-}
-
-static bool sem_has_sleepers(ct_sem_t *s)
-{
-    return (atomic_load((_Atomic uint64_t *)&s->state) & SEM_SLEEPERS_BIT) != 0;
 }
 
 Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
