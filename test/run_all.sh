@@ -56,7 +56,7 @@ for b in "${builds[@]}"; do
   ctest_rc=${PIPESTATUS[0]}
   set -e
   summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+$' \
-              "$root/build/$b.ctest.log" | tail -1)
+              "$root/build/$b.ctest.log" | tail -1 || true)
   result[$b]="${summary:-no ctest summary}"
   if [ "$ctest_rc" -ne 0 ] || [[ $summary != "100% tests passed, 0 tests failed out of "* ]]; then
     failed=1
@@ -72,7 +72,7 @@ echo "== reliability (tsan-noann build, fuzzers, model check)"
 if bash test/run_reliability.sh --skip-tsan >"$root/build/reliability.log" 2>&1; then rrc=0; else rrc=$?; fi
 sed -n '/== reliability summary/,$p' "$root/build/reliability.log"
 builds+=(tsan-noann)
-result[tsan-noann]=$(grep -E '^tsan-noann: .*tests passed' "$root/build/reliability.log" | tail -1 | sed 's/^tsan-noann: //')
+result[tsan-noann]=$(grep -E '^tsan-noann: .*tests passed' "$root/build/reliability.log" | tail -1 | sed 's/^tsan-noann: //' || true)
 if [ "$rrc" -ne 0 ]; then
   failed=1
   [ -n "${result[tsan-noann]}" ] || result[tsan-noann]="FAILED (see build/reliability.log)"
@@ -84,7 +84,7 @@ echo "== build 'windows' (mingw-w64 + Wine)"
 if bash test/run_windows.sh >"$root/build/windows.log" 2>&1; then wrc=0; else wrc=$?; fi
 grep -E 'Test +#|WINDOWS|FAILED|windows:' "$root/build/windows.log" || true
 builds+=(windows)
-result[windows]=$(grep -E '^windows: .*tests passed' "$root/build/windows.log" | tail -1 | sed 's/^windows: //')
+result[windows]=$(grep -E '^windows: .*tests passed' "$root/build/windows.log" | tail -1 | sed 's/^windows: //' || true)
 if [ "$wrc" -ne 0 ]; then
   failed=1
   [ -n "${result[windows]}" ] || result[windows]="FAILED (see build/windows.log)"
@@ -96,8 +96,9 @@ fi
 echo "== mutation gate (quick subset)"
 if bash test/mutate/run.sh --quick >"$root/build/mutate.log" 2>&1; then mrc=0; else mrc=$?; fi
 sed -n '/== mutation gate summary/,$p' "$root/build/mutate.log"
+[ "$mrc" -eq 0 ] || tail -5 "$root/build/mutate.log"
 builds+=(mutate)
-result[mutate]=$(grep -E '^mutation gate: ' "$root/build/mutate.log" | tail -1)
+result[mutate]=$(grep -E '^mutation gate: ' "$root/build/mutate.log" | tail -1 || true)
 if [ "$mrc" -ne 0 ]; then
   failed=1
   [ -n "${result[mutate]}" ] || result[mutate]="FAILED (see build/mutate.log)"

@@ -63,7 +63,7 @@ run_ctest() {   # run_ctest <preset> <label> [ctest args]
   if ctest --test-dir "$broot/$preset" -j1 "$@" >"$log" 2>&1; then rc=0; else rc=$?; fi
   grep -E '^torture |Test +#' "$log" | grep -E 'torture|Failed|\*\*\*' || true
   local line
-  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+$' "$log" | tail -1)
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+$' "$log" | tail -1 || true)
   local note=""
   [ "$rc" -eq 0 ] || note=" (ctest exit status $rc)"
   summary+=("$label: ${line:-no ctest summary}$note")
