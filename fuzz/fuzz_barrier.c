@@ -9,8 +9,10 @@
  * a barrier with more parties times out (not early) and breaks it; waits on a
  * broken barrier are CT_EBROKEN; reset mends it, abort breaks it; bad wait
  * timeouts are rejected without arriving (n_waiting stays 0, not broken);
- * with helper threads filling the other parties the indexes are a
- * permutation of 0..parties-1 and the action runs once.
+ * with helper threads filling the other parties, arriving one at a time (the
+ * next starts once n_waiting shows the previous one in), each arrival's
+ * index is its place in the arrival order, the last one's parties-1, and
+ * the action runs once.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -127,6 +129,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (ct_thread_start(&t[i], party_main, &q[i]) != CT_OK)
                     break;
                 n++;
+                int64_t end = ct__now_ns() + CT_SEC(10);
+                while (ct_barrier_n_waiting(&b) < i + 1 && ct__now_ns() < end)
+                    (void)ct_wait(&(uint32_t){0}, 0, CT_US(20));
+                FUZZ_CHECK(ct_barrier_n_waiting(&b) == i + 1, "helper %u did not arrive", i);
             }
             if ((unsigned)n + 1 < parties) {    /* not enough threads: break it */
                 ct_barrier_abort(&b);
@@ -138,11 +144,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int calls = a.calls, rc = ct_barrier_wait_timed(&b, CT_SEC(10));
             unsigned seen = 0;
             FUZZ_CHECK(rc >= 0 && (unsigned)rc < parties, "index %d", rc);
+            FUZZ_CHECK((unsigned)rc == parties - 1, "last arrival got index %d of %u", rc,
+                       parties);
             seen |= 1u << rc;
             for (int i = 0; i < n; i++) {
                 FUZZ_CHECK(ct_thread_join(&t[i], CT_SEC(10)) == CT_OK, "party hung");
                 FUZZ_CHECK(q[i].rc >= 0 && (unsigned)q[i].rc < parties, "index %d", q[i].rc);
                 FUZZ_CHECK(!(seen & 1u << q[i].rc), "index %d twice", q[i].rc);
+                FUZZ_CHECK(q[i].rc == i, "arrival %d got index %d", i, q[i].rc);
                 seen |= 1u << q[i].rc;
             }
             FUZZ_CHECK(a.calls == calls + 1, "action ran %d times", a.calls - calls);

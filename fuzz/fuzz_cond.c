@@ -12,8 +12,17 @@
  * returns CT_OK exactly when its predicate's last call returned true, and
  * calls it at most twice (at entry, and once when the time is up).
  *
+ * With real waiters (op 12, when this thread does not hold the lock): 1-4
+ * threads enter ct_cond_wait one at a time (the next starts once this thread
+ * could take the lock, i.e. once the previous one is queued and released it);
+ * notify(k) returns min(k, waiting) and wakes exactly the k oldest (the
+ * threads that come back are those, checked before the next notify), each
+ * returns CT_OK with the lock held; notify_all wakes the rest.
+ *
  * SPDX-License-Identifier: MIT
  */
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "fuzz_input.h"
@@ -39,6 +48,87 @@ static void helper_main(void *p)
 }
 
 static bool held(const unsigned *depth, int k) { return depth[k] > 0; }
+
+/* ---- real waiters: FIFO order ----------------------------------------------- */
+#define MAXWAITERS 4
+
+struct queue_test {
+    ct_cond_t *c;
+    atomic_int queued;             /* ids that are about to wait */
+    atomic_int back;               /* waiters that returned */
+    atomic_int back_mask;          /* which ones */
+    int rc[MAXWAITERS];
+    int owned_after[MAXWAITERS];
+};
+
+struct queue_arg { struct queue_test *q; int id; };
+
+static void queue_waiter(void *p)
+{
+    struct queue_arg *a = p;
+    struct queue_test *q = a->q;
+    (void)ct_cond_acquire(q->c);
+    atomic_fetch_add(&q->queued, 1);
+    q->rc[a->id] = ct_cond_wait_timed(q->c, CT_SEC(10));
+    q->owned_after[a->id] = ct_cond_is_owned(q->c);
+    atomic_fetch_or(&q->back_mask, 1 << a->id);
+    atomic_fetch_add(&q->back, 1);
+    (void)ct_cond_release(q->c);
+}
+
+static void await_at_least(atomic_int *v, int want)
+{
+    int64_t end = ct__now_ns() + CT_SEC(10);
+    while (atomic_load(v) < want && ct__now_ns() < end)
+        (void)ct_wait(&(uint32_t){0}, 0, CT_US(20));
+    FUZZ_CHECK(atomic_load(v) >= want, "%d of %d waiters after 10 s", atomic_load(v), want);
+}
+
+static void fifo_waiters(struct fuzz_in *in, ct_cond_t *cv)
+{
+    struct queue_test q = { .c = cv };
+    struct queue_arg args[MAXWAITERS];
+    ct_thread_t t[MAXWAITERS];
+    int n = 0, want = 1 + fuzz_u8(in) % MAXWAITERS;
+
+    for (int i = 0; i < want; i++) {
+        args[i] = (struct queue_arg){ &q, i };
+        if (ct_thread_start(&t[i], queue_waiter, &args[i]) != CT_OK)
+            break;
+        n++;
+        await_at_least(&q.queued, i + 1);
+        /* It holds the lock until it is queued in its wait. */
+        FUZZ_EXPECT_RC(ct_cond_acquire(cv), CT_OK, "acquire behind a waiter");
+        FUZZ_EXPECT_RC(ct_cond_release(cv), CT_OK, "release");
+    }
+    for (int woken = 0; woken < n;) {
+        unsigned k = fuzz_u8(in) % 4;
+        bool all = k == 3;
+        FUZZ_EXPECT_RC(ct_cond_acquire(cv), CT_OK, "acquire to notify");
+        int got = all ? ct_cond_notify_all(cv) : ct_cond_notify(cv, k);
+        int expect = all || (int)k > n - woken ? n - woken : (int)k;
+        FUZZ_CHECK(got == expect, "notify(%s) woke %d of %d waiting, want %d",
+                   all ? "all" : "k", got, n - woken, expect);
+        FUZZ_EXPECT_RC(ct_cond_release(cv), CT_OK, "release after notify");
+        woken += got;
+        await_at_least(&q.back, woken);
+        FUZZ_CHECK(atomic_load(&q.back_mask) == (1 << woken) - 1,
+                   "after %d wakes in all, waiters back: mask 0x%x (not the oldest first)",
+                   woken, atomic_load(&q.back_mask));
+        if (in->n == 0 && !all && k == 0)
+            break;                  /* out of input: notify_all below */
+    }
+    if (atomic_load(&q.back) < n) {
+        FUZZ_EXPECT_RC(ct_cond_acquire(cv), CT_OK, "acquire to notify the rest");
+        FUZZ_CHECK(ct_cond_notify_all(cv) == n - atomic_load(&q.back), "notify_all");
+        FUZZ_EXPECT_RC(ct_cond_release(cv), CT_OK, "release");
+    }
+    for (int i = 0; i < n; i++) {
+        FUZZ_CHECK(ct_thread_join(&t[i], CT_SEC(10)) == CT_OK, "waiter %d hung", i);
+        FUZZ_EXPECT_RC(q.rc[i], CT_OK, "a notified waiter's wait");
+        FUZZ_CHECK(q.owned_after[i], "waiter %d: lock not held after its wait", i);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -142,6 +232,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            "non-owner thread: notify %s wait %s release %s",
                            ct_strerror(h.rc[0]), ct_strerror(h.rc[1]), ct_strerror(h.rc[2]));
             }
+            break;
+        case 12:                    /* real waiters, woken oldest first */
+            if (!held(depth, k))
+                fifo_waiters(&in, cv);
             break;
         default:
             break;

@@ -19,8 +19,9 @@
  * Invariants: mutual exclusion (owner words exchanged on entry and exit), a
  * thread's try/timed acquire of a Lock it holds fails (not recursive), RLock
  * depth and owner, semaphore holders never above 2 and its value back to 2
- * at the end, notify wakes exactly min(n, waiting) and every notification is
- * one CT_OK return (model counts under the condition's lock), barrier
+ * at the end, notify wakes exactly min(n, waiting), the oldest ones: a waiter
+ * returns CT_OK iff a notify chose it (model queue under the condition's
+ * lock), barrier
  * indexes in range, bad timeouts rejected, timed calls never early, each
  * counter equals its acquisitions and everything is free at the end.
  * Watchdog: each thread must be joined within 10 s, or the run aborts as a
@@ -55,7 +56,11 @@ struct shared {
     ct_event_t ev;
     ct_lock_t cl;                  /* the condition's lock */
     ct_cond_t cond;
-    int cq, cn;                    /* under cl: queued, notified not yet returned */
+    /* The condition's model, under cl: the waiters' queue, oldest first, and
+     * which ones a notify chose (they must return CT_OK, the others time
+     * out); cn counts the chosen that have not returned yet. */
+    int cqueue[MAX_THREADS], cq, cn;
+    bool cmarked[MAX_THREADS];
     ct_barrier_t bar;
     int nthreads;
 };
@@ -214,20 +219,35 @@ static void run_op2(struct script *s, uint8_t op)
             if ((op & 0x20) && n == 3)
                 want = sh->cq;
             FUZZ_CHECK(rc == want, "notify woke %d with %d waiting, want %d", rc, sh->cq, want);
+            /* The rc oldest waiters are the notified ones (FIFO). */
+            for (int i = 0; i < rc; i++)
+                sh->cmarked[sh->cqueue[i]] = true;
+            memmove(&sh->cqueue[0], &sh->cqueue[rc], (size_t)(sh->cq - rc) * sizeof(int));
             sh->cq -= rc;
             sh->cn += rc;
         } else {
-            sh->cq++;
+            sh->cqueue[sh->cq++] = s->me;
+            sh->cmarked[s->me] = false;
+            if (t > 0)
+                t *= 40;            /* up to 2.5 ms: long enough to be notified */
             t0 = ct__now_ns();
             rc = ct_cond_wait_timed(&sh->cond, t);
             timed_ok(rc, ct__now_ns() - t0, t, "cond wait_timed");
             if (rc == CT_OK) {
-                FUZZ_CHECK(sh->cn > 0, "cond: CT_OK without a notification");
+                FUZZ_CHECK(sh->cmarked[s->me],
+                           "cond: CT_OK without a notification for this waiter (spurious, "
+                           "or not the oldest first)");
                 sh->cn--;
-            } else {
-                FUZZ_CHECK(sh->cq > 0, "cond: timed out although notified");
+            } else if (rc == CT_ETIMEDOUT) {
+                FUZZ_CHECK(!sh->cmarked[s->me], "cond: timed out although notified");
+                int i = 0;
+                while (i < sh->cq && sh->cqueue[i] != s->me)
+                    i++;
+                FUZZ_CHECK(i < sh->cq, "cond: a timed-out waiter not in the model's queue");
+                memmove(&sh->cqueue[i], &sh->cqueue[i + 1], (size_t)(sh->cq - i - 1) * sizeof(int));
                 sh->cq--;
             }
+            sh->cmarked[s->me] = false;
         }
         ct_lock_release(&sh->cl);
         break;

@@ -19,5 +19,10 @@ if ! "$build/fuzz/fuzz_$target" -max_total_time="$secs" -timeout=30 -print_final
   echo "fuzz_$target: FAILED"
   exit 1
 fi
-execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
-echo "fuzz_$target: ${execs:-?} executions in ${secs} s, no failure"
+execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -1)
+if ! [[ $execs =~ ^[0-9]+$ ]] || [ "$execs" -eq 0 ]; then
+  tail -20 "$log"
+  echo "fuzz_$target: FAILED: no execution count (${execs:-none}) in libFuzzer's final stats"
+  exit 1
+fi
+echo "fuzz_$target: ${execs} executions in ${secs} s, no failure"

@@ -58,13 +58,16 @@ build() {   # build <preset>
 run_ctest() {   # run_ctest <preset> <label> [ctest args]
   local preset=$1 label=$2
   shift 2
-  local log="$broot/$preset.reliability.log"
-  if ctest --test-dir "$broot/$preset" -j1 "$@" >"$log" 2>&1; then :; fi
+  local log="$broot/$preset.reliability.log" rc
+  # The verdict: ctest's exit status and its final summary line only.
+  if ctest --test-dir "$broot/$preset" -j1 "$@" >"$log" 2>&1; then rc=0; else rc=$?; fi
   grep -E '^torture |Test +#' "$log" | grep -E 'torture|Failed|\*\*\*' || true
   local line
-  line=$(grep -E 'tests passed' "$log" | tail -1)
-  summary+=("$label: ${line:-no ctest summary}")
-  if ! grep -q '100% tests passed' "$log"; then
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+$' "$log" | tail -1 || true)
+  local note=""
+  [ "$rc" -eq 0 ] || note=" (ctest exit status $rc)"
+  summary+=("$label: ${line:-no ctest summary}$note")
+  if [ "$rc" -ne 0 ] || [[ $line != "100% tests passed, 0 tests failed out of "* ]]; then
     failed=1
     grep -E -B2 -A40 'Output from|FAIL torture|WARNING: ThreadSanitizer' "$log" | head -80 || true
   fi
@@ -87,22 +90,32 @@ fi
 # ---- 3. fuzzers ---------------------------------------------------------------------------
 echo "== fuzz: ${fuzz_seconds:-15 or 8} s per target"
 if build fuzz; then
+  # Every fuzz_*.c must have been built and run, each with a real exec count.
+  expected=$(find "$root/fuzz" -maxdepth 1 -name 'fuzz_*.c' | wc -l)
+  ran=0
   for f in "$broot"/fuzz/fuzz/fuzz_*; do
-    [ -x "$f" ] || continue
+    [ -x "$f" ] && [ -f "$f" ] || continue
     t=${f##*/fuzz_}
     secs=$fuzz_seconds
     if [ -z "$secs" ]; then
       case $t in lock|wait|thread|multi) secs=15 ;; *) secs=8 ;; esac
     fi
-    if out=$("$root/fuzz/run.sh" "$broot/fuzz" "$t" "$secs"); then
+    ran=$((ran + 1))
+    if out=$("$root/fuzz/run.sh" "$broot/fuzz" "$t" "$secs") &&
+       [[ $out =~ :\ ([0-9]+)\ executions\ in ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; then
       echo "$out"
       summary+=("$out")
     else
       echo "$out"
-      summary+=("fuzz_$t: FAILED")
+      summary+=("fuzz_$t: FAILED (${out##*: })")
       failed=1
     fi
   done
+  if [ "$ran" -ne "$expected" ]; then
+    summary+=("fuzz: FAILED: $ran targets ran, fuzz/ has $expected")
+    echo "fuzz: FAILED: $ran targets ran, fuzz/ has $expected"
+    failed=1
+  fi
 fi
 
 # ---- 4. model check ---------------------------------------------------------------------------

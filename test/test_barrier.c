@@ -394,33 +394,46 @@ Test(barrier, single_party)
     cr_assert_eq(ct_barrier_n_waiting(&b), 0u);
 }
 
-/* ---- n_waiting counts the threads in the current generation ------------------ */
+/* ---- n_waiting counts the threads in the current generation; the index is
+ * the arrival order (Python: "0 for the first thread to arrive") ------------- */
+#define NWAIT_PARTIES 6
 struct nwait_ctx { ct_barrier_t b; atomic_int rc_sum; };
+struct nwait_arg { struct nwait_ctx *c; int rc; };
 
 static void nwait_waiter(void *p)
 {
-    struct nwait_ctx *c = p;
-    atomic_fetch_add(&c->rc_sum, ct_barrier_wait(&c->b));
+    struct nwait_arg *a = p;
+    a->rc = ct_barrier_wait(&a->c->b);
+    atomic_fetch_add(&a->c->rc_sum, a->rc);
 }
 
-Test(barrier, n_waiting_counts_arrivals, .timeout = 60)
+Test(barrier, n_waiting_counts_arrivals_and_indexes_follow_arrival_order, .timeout = 60)
 {
     static struct nwait_ctx c;
-    ct_thread_t t[3];
+    static struct nwait_arg arg[NWAIT_PARTIES - 1];
+    ct_thread_t t[NWAIT_PARTIES - 1];
     memset(&c, 0, sizeof c);
-    cr_assert_eq(ct_barrier_init(&c.b, 4, NULL, NULL, CT_FOREVER), CT_OK);
-    for (int i = 0; i < 3; i++) {
-        cr_assert_eq(ct_thread_start(&t[i], nwait_waiter, &c), CT_OK);
-        int64_t end = t_now() + CT_SEC(30);
-        while (ct_barrier_n_waiting(&c.b) < (unsigned)i + 1 && t_now() < end)
-            ct_wait(&(uint32_t){0}, 0, CT_US(100));
-        cr_assert_eq(ct_barrier_n_waiting(&c.b), (unsigned)i + 1);
+    cr_assert_eq(ct_barrier_init(&c.b, NWAIT_PARTIES, NULL, NULL, CT_FOREVER), CT_OK);
+    for (int round = 0; round < 2; round++) {
+        atomic_store(&c.rc_sum, 0);
+        /* One arrival at a time: thread i starts once i threads are in. */
+        for (int i = 0; i < NWAIT_PARTIES - 1; i++) {
+            arg[i] = (struct nwait_arg){ &c, -100 };
+            cr_assert_eq(ct_thread_start(&t[i], nwait_waiter, &arg[i]), CT_OK);
+            int64_t end = t_now() + CT_SEC(30);
+            while (ct_barrier_n_waiting(&c.b) < (unsigned)i + 1 && t_now() < end)
+                ct_wait(&(uint32_t){0}, 0, CT_US(100));
+            cr_assert_eq(ct_barrier_n_waiting(&c.b), (unsigned)i + 1);
+        }
+        cr_assert_eq(ct_barrier_wait(&c.b), NWAIT_PARTIES - 1, "the last arrival's index");
+        for (int i = 0; i < NWAIT_PARTIES - 1; i++) {
+            cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+            cr_assert_eq(arg[i].rc, i, "arrival %d of round %d got index %d", i, round,
+                         arg[i].rc);
+        }
+        cr_assert_eq(atomic_load(&c.rc_sum), (NWAIT_PARTIES - 1) * (NWAIT_PARTIES - 2) / 2);
+        cr_assert_eq(ct_barrier_n_waiting(&c.b), 0u);
     }
-    cr_assert_eq(ct_barrier_wait(&c.b), 3, "the last arrival's index");
-    for (int i = 0; i < 3; i++)
-        cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
-    cr_assert_eq(atomic_load(&c.rc_sum), 0 + 1 + 2);
-    cr_assert_eq(ct_barrier_n_waiting(&c.b), 0u);
 }
 
 /* ---- stress: 8 threads over many generations ------------------------------------ */

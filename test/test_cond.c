@@ -388,6 +388,50 @@ Test(cond, zero_timeout_releases_and_retakes)
     ct_cond_release(&c);
 }
 
+/* A zero timeout still gives the lock up for the moment of the wait (CPython
+ * releases it, then takes it back): a watcher that spins reading the Lock
+ * must see it free during one of the waiter's zero-timeout waits, though the
+ * waiter holds it at every other moment.  Never released: no sighting in
+ * 10 s of trying (a sighting takes microseconds to milliseconds). */
+struct zero_ctx { ct_lock_t l; ct_cond_t c; atomic_int watching, seen_free, stop; };
+
+static void watch_lock(void *p)
+{
+    struct zero_ctx *x = p;
+    atomic_store(&x->watching, 1);
+    while (!atomic_load_explicit(&x->stop, memory_order_relaxed)) {
+        if (!ct_lock_locked(&x->l)) {
+            atomic_store(&x->seen_free, 1);
+            return;
+        }
+        ct__cpu_relax();
+    }
+}
+
+Test(cond, zero_timeout_wait_lets_go_of_the_lock, .timeout = 60)
+{
+    static struct zero_ctx x;
+    ct_thread_t t;
+    long waits = 0;
+    memset(&x, 0, sizeof x);
+    ct_cond_init(&x.c, &x.l);
+    ct_cond_acquire(&x.c);                  /* held before the watcher looks */
+    cr_assert_eq(ct_thread_start(&t, watch_lock, &x), CT_OK);
+    cr_assert(t_await(&x.watching, CT_SEC(30)));
+    int64_t end = t_now() + CT_SEC(10);
+    while (!atomic_load(&x.seen_free) && t_now() < end) {
+        cr_assert_eq(ct_cond_wait_timed(&x.c, 0), CT_ETIMEDOUT);
+        cr_assert(ct_lock_locked(&x.l), "the lock is held again after the wait");
+        waits++;
+    }
+    atomic_store(&x.stop, 1);
+    cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
+    cr_assert(atomic_load(&x.seen_free), "the lock never looked free in %ld zero-timeout waits",
+              waits);
+    cr_assert_eq(ct_cond_notify(&x.c, 1), 0, "the timed-out waiter left the queue");
+    ct_cond_release(&x.c);
+}
+
 /* ---- wait releases every RLock level and restores them ------------------------- */
 struct levels_ctx {
     struct fixture f;

@@ -268,7 +268,14 @@ static void cpu_holder(void *p)
     ct_gil_release(c->g);
 }
 
-struct taker_ctx { ct_gil_t *g; struct cpu_ctx *cpu; int rounds; int64_t max_wait; int rc; };
+struct taker_ctx {
+    ct_gil_t *g;
+    struct cpu_ctx *cpu;
+    int rounds;
+    int64_t max_wait;
+    int rc;
+    int64_t total_wait;      /* sum of the acquire times (ns) */
+};
 
 static void taker(void *p)
 {
@@ -278,6 +285,7 @@ static void taker(void *p)
         if (ct_gil_acquire(k->g) != CT_OK)
             k->rc = -100;
         int64_t w = t_now() - t0;
+        k->total_wait += w;
         if (w > k->max_wait)
             k->max_wait = w;
         k->cpu->other_had_it = 1;
@@ -302,7 +310,7 @@ static int64_t run_holder_and_taker(ct_gil_t *g, int mode, int64_t interval_ns, 
 
     memset(c, 0, sizeof *c);
     c->g = g;
-    *k = (struct taker_ctx){ g, c, rounds, 0, 0 };
+    *k = (struct taker_ctx){ .g = g, .cpu = c, .rounds = rounds };
     cr_assert_eq(ct_gil_init(g, mode), CT_OK);
     cr_assert_eq(ct_gil_set_switch_interval(g, interval_ns), CT_OK);
     cr_assert_eq(ct_gil_switch_interval(g), interval_ns);
@@ -355,6 +363,27 @@ Test(gil, classic_waits_one_interval, .timeout = 60)
     cr_assert_geq(st.wait_total_ns, 5u * (uint64_t)CT_MS(20));
     cr_assert_geq(st.wait_max_ns, (uint64_t)CT_MS(20));
     cr_assert_eq(st.forced_drops, 5u);
+    ct_gil_destroy(&g);
+}
+
+/* Classic mode, from above: the holder is asked to drop once one interval
+ * has passed, so a returning thread waits about one interval per take.  The
+ * bound is loose (5 intervals per take, plus a second for the whole run on a
+ * loaded machine) but a switch that takes 20 intervals breaks it. */
+Test(gil, classic_switch_waits_at_most_a_few_intervals, .timeout = 60)
+{
+    enum { ROUNDS = 4 };
+    const int64_t interval = CT_MS(50);
+    ct_gil_t g;
+    struct cpu_ctx c;
+    struct taker_ctx k;
+
+    (void)run_holder_and_taker(&g, CT_GIL_CLASSIC, interval, ROUNDS, &c, &k);
+    cr_assert_eq(k.rc, 0);
+    cr_assert_geq(k.total_wait, ROUNDS * interval, "a take came before its interval");
+    cr_assert_lt(k.total_wait, ROUNDS * 5 * interval + CT_SEC(1),
+                 "%d takes waited %lld ms with a %lld ms switch interval", ROUNDS,
+                 (long long)(k.total_wait / 1000000), (long long)(interval / 1000000));
     ct_gil_destroy(&g);
 }
 

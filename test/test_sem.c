@@ -7,6 +7,25 @@
 #include "helpers.h"
 #include "internal/platform.h"
 
+/* White-box (src/sem.c): bit 63 of the state word is SLEEPERS, set by a thread
+ * about to sleep, only while the value is 0. */
+#define SEM_SLEEPERS_BIT (UINT64_C(1) << 63)
+
+static bool sem_has_sleepers(ct_sem_t *s)
+{
+    return (atomic_load((_Atomic uint64_t *)&s->state) & SEM_SLEEPERS_BIT) != 0;
+}
+
+/* Waits (up to 30 s) until a thread is parked on s: polls the SLEEPERS bit
+ * instead of sleeping and hoping. */
+static void await_sleeper(ct_sem_t *s)
+{
+    int64_t end = t_now() + CT_SEC(30);
+    while (!sem_has_sleepers(s) && t_now() < end)
+        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+    cr_assert(sem_has_sleepers(s), "no thread parked on the semaphore");
+}
+
 Test(sem, size_and_zero_initialised_is_value_0_unbounded)
 {
     ct_sem_t s;
@@ -342,7 +361,7 @@ Test(sem, release_of_2_pow_32_wakes_sleepers, .timeout = 60)
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ct_thread_start(&t[i], sleep_acquire, &c), CT_OK);
     cr_assert_eq(t_await_count(&c.started, 3), 3);
-    t_pause_ms(20);                                  /* let them park */
+    await_sleeper(&s);
     cr_assert_eq(ct_sem_release(&s, INT64_C(1) << 32), CT_OK);
     for (int i = 0; i < 3; i++)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
@@ -357,10 +376,10 @@ Test(sem, release_1_lets_exactly_one_sleeper_through, .timeout = 60)
     for (int i = 0; i < 4; i++)
         cr_assert_eq(ct_thread_start(&t[i], sleep_acquire, &c), CT_OK);
     cr_assert_eq(t_await_count(&c.started, 4), 4);
-    t_pause_ms(20);
+    await_sleeper(&s);
     cr_assert_eq(ct_sem_release(&s, 1), CT_OK);
     cr_assert_eq(t_await_count(&c.done, 1), 1);
-    t_pause_ms(20);
+    t_pause_ms(20);                     /* widens the window for a second one */
     cr_assert_eq(atomic_load(&c.done), 1);
     cr_assert_eq(ct_sem_release(&s, 2), CT_OK);
     cr_assert_eq(t_await_count(&c.done, 3), 3);
@@ -462,14 +481,20 @@ Test(sem, pool_never_more_holders_than_permits, .timeout = 300)
     cr_assert_eq(ct_sem_value(&c.s), POOL_PERMITS);
 }
 
-/* ---- timed acquirers racing a releaser: permits are conserved, nobody hangs -- */
-#define TIMED_THREADS 6
+/* ---- timed acquirers racing a releaser: permits are conserved, nobody hangs --
+ * Short-timeout pollers race untimed sleepers for the permits.  The pollers
+ * alone would drain every permit even if a release never woke anyone, so
+ * the end is decided by the sleepers: once the pollers are gone and a
+ * sleeper is parked (white-box: the SLEEPERS bit, see src/sem.c), one
+ * release per sleeper must get each of them through within the bound. */
+#define TIMED_THREADS 4
+#define UNTIMED_THREADS 2
 #define TIMED_RELEASES (20000 / STRESS_SCALE)
 
 struct timed_ctx {
     ct_sem_t s;
-    atomic_int stop;
-    atomic_long taken;
+    atomic_int stop, untimed_stop;
+    atomic_long taken, untimed_taken;
 };
 
 static void timed_taker(void *p)
@@ -484,12 +509,27 @@ static void timed_taker(void *p)
     }
 }
 
+/* Takes with no timeout until told to stop (every take is counted, the one
+ * that sees the stop too). */
+static void untimed_taker(void *p)
+{
+    struct timed_ctx *c = p;
+    do {
+        if (ct_sem_acquire(&c->s) != CT_OK)
+            return;                 /* taken stays short: the test fails */
+        atomic_fetch_add(&c->taken, 1);
+        atomic_fetch_add(&c->untimed_taken, 1);
+    } while (!atomic_load(&c->untimed_stop));
+}
+
 Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
 {
     static struct timed_ctx c;
-    ct_thread_t t[TIMED_THREADS];
+    ct_thread_t t[TIMED_THREADS], u[UNTIMED_THREADS];
     long released = 0;
     memset(&c, 0, sizeof c);
+    for (int i = 0; i < UNTIMED_THREADS; i++)
+        cr_assert_eq(ct_thread_start(&u[i], untimed_taker, &c), CT_OK);
     for (int i = 0; i < TIMED_THREADS; i++)
         cr_assert_eq(ct_thread_start(&t[i], timed_taker, &c), CT_OK);
     for (int i = 0; i < TIMED_RELEASES; i++) {
@@ -499,7 +539,7 @@ Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
         if (i % 64 == 0)
             ct_wait(&(uint32_t){0}, 0, CT_US(20));  /* let sleepers pile up */
     }
-    /* Every permit released must be taken: sleepers cannot miss them. */
+    /* Every permit released must be taken. */
     int64_t end = t_now() + CT_SEC(60);
     while (atomic_load(&c.taken) < released && t_now() < end)
         ct_wait(&(uint32_t){0}, 0, CT_US(200));
@@ -508,6 +548,20 @@ Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
     cr_assert_eq(atomic_load(&c.taken) + ct_sem_value(&c.s), released);
     cr_assert_eq(ct_sem_value(&c.s), 0, "permits left behind");
+    cr_assert_gt(atomic_load(&c.untimed_taken), 0, "the untimed takers never got a permit");
+    /* Only the untimed takers are left, and they cannot miss a release:
+     * wait until one is parked, then release one permit per taker. */
+    end = t_now() + CT_SEC(30);
+    while (!sem_has_sleepers(&c.s) && t_now() < end)
+        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+    cr_assert(sem_has_sleepers(&c.s), "no untimed taker went to sleep");
+    atomic_store(&c.untimed_stop, 1);
+    cr_assert_eq(ct_sem_release(&c.s, UNTIMED_THREADS), CT_OK);
+    for (int i = 0; i < UNTIMED_THREADS; i++)
+        cr_assert_eq(ct_thread_join(&u[i], T_SLACK), CT_OK,
+                     "a parked untimed taker missed the release");
+    cr_assert_eq(atomic_load(&c.taken), released + UNTIMED_THREADS);
+    cr_assert_eq(ct_sem_value(&c.s), 0);
 }
 
 /* ---- untimed sleepers and batched releases: nobody is stranded -------------- */

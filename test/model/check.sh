@@ -9,7 +9,13 @@
 #   - the model's "variant-base:" flags (if any) must verify clean at N = 3,
 #     and are added to every variant run below;
 #   - every variant on its "must-fail:" line must be caught at N = 3 (proof that
-#     the check can fail);
+#     the check can fail): first by the safety run, else (models with an ltl
+#     formula) by the liveness run with -a -f (a livelock is no safety error);
+#     variants on a "must-fail-live:" line go straight to the liveness run.
+#     "Caught" means spin ran to the end and reported a numeric error count
+#     of at least 1 with a verdict (assertion violated, invalid end state,
+#     acceptance cycle); a variant that does not compile or a search cut
+#     short is a FAILURE of the check, not a catch;
 #   - with --full, every variant on its "must-pass:" line must verify clean at
 #     N = 3 (variants the algorithm is meant to tolerate).
 # Exits non-zero on any violation (or a search cut short by the depth limit).
@@ -23,6 +29,7 @@ command -v spin >/dev/null || { echo "check.sh: spin not installed (apt-get inst
 full=0
 [ "${1:-}" = --full ] && full=1
 status=0
+last_errors=?
 
 # verify <model> <label> <safety|live> [spin -D flags]; prints spin's verdict,
 # returns 1 on errors (or when the search was cut short).  Compiling pan.c
@@ -38,14 +45,39 @@ verify() {
    gcc $cflags -o pan pan.c 2>/dev/null &&
    ./pan -m100000 $runflags >"$work/out" 2>&1) || true
   local errors states
-  errors=$(grep -oE 'errors: [0-9]+' "$work/out" | awk '{print $2}')
+  errors=$(grep -oE 'errors: [0-9]+' "$work/out" | awk '{print $2}' | tail -1)
   states=$(grep -oE '[0-9.e+]+ states, stored' "$work/out" | awk '{print $1}')
   if grep -q 'max search depth too small' "$work/out"; then errors="${errors:-0}+depth-limit"; fi
   echo "  $label: errors=${errors:-?} states=${states:-?}"
+  last_errors=${errors:-?}
   [ "${errors:-1}" = 0 ]
 }
 
 verdict() { grep -oE 'assertion violated.*|invalid end state.*|acceptance cycle.*' "$work/out" | head -1; }
+
+# After a verify that returned non-zero: did spin really find the bug?  A
+# numeric error count >= 1 and a verdict line; anything else (no pan, a
+# compile error, a depth limit) is not a catch.
+really_caught() {
+  [[ $last_errors =~ ^[0-9]+$ ]] && [ "$last_errors" -ge 1 ] && [ -n "$(verdict)" ]
+}
+
+# must_fail <model> <variant> <safety|live> -> 0 if caught, else explains.
+must_fail() {
+  local name=$1 v=$2 mode=$3 live_flags=()
+  [ "$mode" = live ] && live_flags=(-DLIVE)
+  if OPT=-O0 verify "$name" "-D$v ${base[*]} N=3 $mode (must fail)" "$mode" "${base[@]}" \
+       -D"$v" "${live_flags[@]}" -DN=3; then
+    return 1
+  fi
+  if really_caught; then
+    echo "    caught as expected: $(verdict)"
+    return 0
+  fi
+  echo "    variant $v ($mode) did not run to a verdict (errors=$last_errors): not a catch"
+  tail -5 "$work/out" | sed 's/^/    | /'
+  return 1
+}
 
 for m in "$here"/*.pml; do
   name=$(basename "$m")
@@ -72,14 +104,20 @@ for m in "$here"/*.pml; do
         { echo "    $(verdict)"; status=1; }
     fi
   fi
-  # Variants listed on a "must-fail:" line model known bugs: each must be caught.
+  # Variants listed on a "must-fail:" line model known bugs: each must be
+  # caught, by the safety run or (a livelock) by the liveness run.
+  has_ltl=0
+  grep -q '^ *ltl' "$m" && has_ltl=1
   for v in $(sed -n 's/^ \* must-fail: *//p' "$m"); do
-    if OPT=-O0 verify "$name" "-D$v ${base[*]} N=3 (must fail)" safety "${base[@]}" -D"$v" -DN=3; then
-      echo "    variant $v was NOT caught: the model would miss that bug"
-      status=1
-    else
-      echo "    caught as expected: $(verdict)"
-    fi
+    if must_fail "$name" "$v" safety; then continue; fi
+    if [ $has_ltl = 1 ] && must_fail "$name" "$v" live; then continue; fi
+    echo "    variant $v was NOT caught: the model would miss that bug"
+    status=1
+  done
+  for v in $(sed -n 's/^ \* must-fail-live: *//p' "$m"); do
+    if [ $has_ltl = 1 ] && must_fail "$name" "$v" live; then continue; fi
+    echo "    variant $v was NOT caught by the liveness run: the model would miss that bug"
+    status=1
   done
   if [ $full = 1 ]; then
     for v in $(sed -n 's/^ \* must-pass: *//p' "$m"); do

@@ -105,6 +105,14 @@ void torture_delay(struct torture_worker *w)
 static atomic_long signals_delivered;
 static atomic_int storm_stop;
 static long signals_sent;
+/* The storm is paused around every hang check: a signal interrupts a futex
+ * wait, the wait layer re-checks the word and returns if it changed, so a
+ * storm running during the check would pump the wake-ups a lost-wake-up bug
+ * failed to deliver, and hide it.  storm_hold clears storm_paused and raises
+ * storm_pause; the storm thread, which reads storm_pause before every sweep,
+ * answers by setting storm_paused instead of sweeping, so once storm_paused
+ * reads 1 again no sweep is in progress and none starts until storm_resume. */
+static atomic_int storm_pause, storm_paused;
 
 static void on_usr1(int sig)
 {
@@ -117,6 +125,11 @@ static void storm(void *p)
     struct torture_run *run = p;
     uint32_t unused = 0;
     while (!atomic_load(&storm_stop)) {
+        if (atomic_load(&storm_pause)) {
+            atomic_store(&storm_paused, 1);
+            (void)ct_wait(&unused, 0, CT_US(100));
+            continue;
+        }
         for (int i = 0; i < run->nthreads; i++) {
             if (atomic_load(&run->tid_ready[i]) && pthread_kill(run->tids[i], SIGUSR1) == 0)
                 signals_sent++;
@@ -124,6 +137,27 @@ static void storm(void *p)
         (void)ct_wait(&unused, 0, CT_US(100));
     }
 }
+
+/* Stops the storm before a hang check (no signal is sent after it returns);
+ * storm_resume restarts it. */
+static void storm_hold(bool signals)
+{
+    if (!signals)
+        return;
+    atomic_store(&storm_paused, 0);
+    atomic_store(&storm_pause, 1);
+    while (!atomic_load(&storm_paused))
+        (void)ct_wait((const uint32_t *)&storm_paused, 0, CT_US(50));
+}
+
+static void storm_resume(bool signals)
+{
+    if (signals)
+        atomic_store(&storm_pause, 0);
+}
+#else
+static void storm_hold(bool signals) { (void)signals; }
+static void storm_resume(bool signals) { (void)signals; }
 #endif
 
 /* ---- workers ------------------------------------------------------------------------ */
@@ -199,6 +233,8 @@ static int run_one(const struct torture_prim *prim, int nthreads, double seconds
 #endif
 #if HAVE_SIGNALS
     atomic_store(&storm_stop, 0);
+    atomic_store(&storm_pause, 0);
+    atomic_store(&storm_paused, 0);
     if (signals && ct_thread_start(&storm_thread, storm, &run) != CT_OK)
         signals = false;
 #else
@@ -210,7 +246,9 @@ static int run_one(const struct torture_prim *prim, int nthreads, double seconds
         uint32_t unused = 0;
         while (torture_now() < round_end)
             (void)ct_wait(&unused, 0, round_end - torture_now());
-        /* End of round: every worker must check in within the bound. */
+        /* End of round: every worker must check in within the bound, with
+         * no signal to knock a stuck waiter out of its wait. */
+        storm_hold(signals);
         atomic_store_explicit(&run.round_over, 1, memory_order_release);
         if (prim->stop)
             prim->stop(run.state);
@@ -235,6 +273,7 @@ static int run_one(const struct torture_prim *prim, int nthreads, double seconds
         if (torture_now() >= end)
             atomic_store(&run.quit, 1);
         atomic_fetch_add_explicit(&run.round, 1, memory_order_release);
+        storm_resume(signals);
         ct_wake_all((const uint32_t *)&run.round);
         if (atomic_load(&run.quit))
             break;

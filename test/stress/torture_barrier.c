@@ -15,6 +15,11 @@
  *   - indexes a permutation: within a generation no index is returned twice,
  *     and when the next generation completes (all parties have recorded
  *     theirs) every index 0..parties-1 was returned exactly once;
+ *   - indexes in arrival order: the parties a worker saw waiting (n_waiting)
+ *     before it arrived are in its own generation (every worker is a party
+ *     of every generation, so that one cannot fill without it), hence its
+ *     index is at least that many, unless a reset started a new generation
+ *     meanwhile (`resets` is bumped before every reset);
  *   - the last arrival (index parties-1) is the thread that ran the action;
  *   - a timed wait that returns CT_ETIMEDOUT waited at least its timeout;
  *   - n_waiting < parties at every look; after reset at rest the barrier is
@@ -31,6 +36,7 @@
 
 #define MAXW 256
 #define SLOTS 4
+#define VOIDS 256
 
 enum { C_PASSED, C_BROKEN, C_TIMEOUTS, C_RESETS, C_ABORTS, C_GENERATIONS, C_ACTION_FAILS };
 static const char *const names[] = { "passed", "broken", "timeouts", "resets", "aborts",
@@ -38,6 +44,7 @@ static const char *const names[] = { "passed", "broken", "timeouts", "resets", "
 
 struct state;
 static int action_locked(struct state *s);
+static bool maybe_voided(struct state *s, uint64_t g);
 
 struct state {
     ct_barrier_t b;
@@ -52,6 +59,13 @@ struct state {
     _Atomic uint64_t slot[SLOTS][MAXW];
     ct_lock_t ctl;                 /* orders resets with the round-end abort */
     bool stopping;                 /* under ctl */
+    atomic_ulong resets;           /* bumped before every ct_barrier_reset */
+    /* Under ctl: generations that resets, aborts and timeouts may have
+     * voided (the latest VOIDS).  One that lands after the action counted a
+     * generation but before the barrier released it voids that generation
+     * (every party gets CT_EBROKEN, see src/barrier.c): nobody passes it. */
+    uint64_t voidable[VOIDS];
+    unsigned nvoid;
     uint64_t last_gen[MAXW];       /* per worker: generation of its last pass */
 };
 
@@ -76,7 +90,7 @@ static int action_locked(struct state *s)
         /* Every party returned from the previous generation and recorded its
          * index before arriving here. */
         uint64_t g = s->gen - 1;
-        for (int i = 0; i < s->nthreads; i++) {
+        for (int i = 0; i < s->nthreads && !maybe_voided(s, g + 1); i++) {
             if (atomic_load(&s->slot[g % SLOTS][i]) != g + 1) {
                 snprintf(s->action_failure, sizeof s->action_failure,
                          "generation %llu: index %d never returned",
@@ -92,6 +106,27 @@ static int action_locked(struct state *s)
     }
     s->gen++;
     return 0;
+}
+
+/* Under ctl, right before a reset or abort, or right after a timeout broke
+ * the barrier (a waiter that times out while the last arrival runs the
+ * action breaks it too): the generation counted last, and the one whose
+ * action may be about to run. */
+static void note_voidable(struct state *s)
+{
+    s->voidable[s->nvoid++ % VOIDS] = s->gen;
+    s->voidable[s->nvoid++ % VOIDS] = s->gen + 1;
+}
+
+/* Under ctl: could generation g (the one whose action made s->gen == g)
+ * have been voided by a reset or abort? */
+static bool maybe_voided(struct state *s, uint64_t g)
+{
+    unsigned n = s->nvoid < VOIDS ? s->nvoid : VOIDS;
+    for (unsigned i = 0; i < n; i++)
+        if (s->voidable[i] == g)
+            return true;
+    return false;
 }
 
 static void *setup(int nthreads)
@@ -120,6 +155,8 @@ static void step(void *p, struct torture_worker *w)
         timeout = CT_MS(2) + torture_below(w, 20000000);     /* 2-22 ms: may break it */
     else if (r < 10)
         timeout = CT_MS(100);
+    unsigned long resets0 = atomic_load(&s->resets);
+    unsigned before = ct_barrier_n_waiting(&s->b);
     torture_begin(w, "barrier_wait");
     int64_t t0 = torture_now();
     rc = timeout == CT_FOREVER && torture_below(w, 2) ? ct_barrier_wait(&s->b)
@@ -135,9 +172,19 @@ static void step(void *p, struct torture_worker *w)
             torture_fail(w, "index %d with %d parties", rc, w->nthreads);
             return;
         }
-        if (g != s->last_gen[w->id] + 1)
-            torture_fail(w, "passed generation %llu after %llu (not in lockstep)",
-                         (unsigned long long)g, (unsigned long long)s->last_gen[w->id]);
+        if ((unsigned)rc < before && atomic_load(&s->resets) == resets0)
+            torture_fail(w, "index %d although %u parties had arrived before it", rc, before);
+        if (g != s->last_gen[w->id] + 1) {
+            /* Fine only if every generation skipped was voided. */
+            bool skipped_voided = g > s->last_gen[w->id] + 1 && g - s->last_gen[w->id] < VOIDS;
+            ct_lock_acquire(&s->ctl);
+            for (uint64_t k = s->last_gen[w->id] + 1; skipped_voided && k < g; k++)
+                skipped_voided = maybe_voided(s, k);
+            ct_lock_release(&s->ctl);
+            if (!skipped_voided)
+                torture_fail(w, "passed generation %llu after %llu (not in lockstep)",
+                             (unsigned long long)g, (unsigned long long)s->last_gen[w->id]);
+        }
         s->last_gen[w->id] = g;
         uint64_t prev = atomic_exchange(&s->slot[(g - 1) % SLOTS][rc], g);
         if (prev == g)
@@ -151,6 +198,9 @@ static void step(void *p, struct torture_worker *w)
         return;
     }
     if (rc == CT_ETIMEDOUT) {
+        ct_lock_acquire(&s->ctl);
+        note_voidable(s);
+        ct_lock_release(&s->ctl);
         w->counts[C_TIMEOUTS]++;
         torture_check_not_early(w, "ct_barrier_wait_timed", timeout, took);
     } else if (rc == CT_EBROKEN) {
@@ -164,7 +214,9 @@ static void step(void *p, struct torture_worker *w)
     if (r < 2) {
         ct_lock_acquire(&s->ctl);
         if (!s->stopping) {
+            note_voidable(s);
             if (r == 0) {
+                atomic_fetch_add(&s->resets, 1);
                 ct_barrier_reset(&s->b);
                 w->counts[C_RESETS]++;
             } else {
@@ -181,6 +233,7 @@ static void stop(void *p)
     struct state *s = p;
     ct_lock_acquire(&s->ctl);
     s->stopping = true;
+    note_voidable(s);
     ct_barrier_abort(&s->b);
     ct_lock_release(&s->ctl);
 }
@@ -197,6 +250,7 @@ static void quiesce(void *p, struct torture_worker *ws, int nthreads)
     s->action_fails = 0;
     if (!ct_barrier_broken(&s->b))
         torture_fail(&ws[0], "barrier not broken after the round-end abort");
+    atomic_fetch_add(&s->resets, 1);
     ct_barrier_reset(&s->b);
     if (ct_barrier_broken(&s->b) || ct_barrier_n_waiting(&s->b) != 0)
         torture_fail(&ws[0], "after reset at rest: broken=%d n_waiting=%u",
@@ -206,7 +260,8 @@ static void quiesce(void *p, struct torture_worker *ws, int nthreads)
 
 const struct torture_prim torture_barrier = {
     .name = "barrier",
-    .invariants = "generations in lockstep, indexes a permutation, the last arrival runs the "
+    .invariants = "generations in lockstep, indexes a permutation in arrival order, the last "
+                  "arrival runs the "
                   "action, timed never early, reset/abort, no lost wake-up",
     .count_names = names,
     .setup = setup,

@@ -9,10 +9,13 @@
  * Invariants: join times out while the child runs, never early; join returns
  * CT_OK once the child finished (no lost wake-up: within the bound after the
  * gate opens); joining twice is CT_EPERM; bad timeouts are rejected; thread
- * identities are unique.
+ * identities are non-zero and unique across every thread of the run (the
+ * contract: an ident is never reused within a process), workers and every
+ * child ever started: all go into one set, and a second insertion fails.
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "torture.h"
@@ -35,22 +38,83 @@ static void child_main(void *p)
         (void)ct_wait(&c->gate, 0, CT_FOREVER);
 }
 
+/* Every identity seen in the run: an open-addressing set, under `lock`. */
+struct state {
+    ct_lock_t lock;
+    uint64_t *slots;               /* 0 = empty (no ident is 0) */
+    size_t cap, count;             /* cap a power of two, count <= cap / 2 */
+    bool worker_seen[256];         /* [id]: written by that worker only */
+};
+
+static size_t slot_of(uint64_t ident, size_t cap)
+{
+    return (size_t)((ident * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
+}
+
+static bool put(uint64_t *slots, size_t cap, uint64_t ident)
+{
+    for (size_t i = slot_of(ident, cap);; i = (i + 1) & (cap - 1)) {
+        if (slots[i] == ident)
+            return false;
+        if (slots[i] == 0) {
+            slots[i] = ident;
+            return true;
+        }
+    }
+}
+
+/* Adds ident; false if it was there already (a reused identity). */
+static bool ident_is_new(struct state *s, uint64_t ident)
+{
+    bool fresh;
+    ct_lock_acquire(&s->lock);
+    if (2 * (s->count + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 4096;
+        uint64_t *slots = calloc(cap, sizeof *slots);
+        if (slots == NULL) {
+            fprintf(stderr, "torture thread: out of memory for the identity set\n");
+            exit(2);
+        }
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i] != 0)
+                (void)put(slots, cap, s->slots[i]);
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    fresh = put(s->slots, s->cap, ident);
+    s->count += fresh;
+    ct_lock_release(&s->lock);
+    return fresh;
+}
+
 static void *setup(int nthreads)
 {
     (void)nthreads;
-    return calloc(1, 1);
+    return calloc(1, sizeof(struct state));
 }
 
-static void teardown(void *p) { free(p); }
+static void teardown(void *p)
+{
+    struct state *s = p;
+    free(s->slots);
+    free(s);
+}
 
 static void step(void *p, struct torture_worker *w)
 {
+    struct state *s = p;
     struct child c = { 0, 0, ct_thread_ident() };
     ct_thread_t t;
     int rc;
     bool free_run = torture_below(w, 4) == 0;
 
-    (void)p;
+    if (w->id < 256 && !s->worker_seen[w->id]) {
+        s->worker_seen[w->id] = true;      /* the worker's own identity, once */
+        if (!ident_is_new(s, c.parent_ident))
+            torture_fail(w, "worker identity %llu already seen",
+                         (unsigned long long)c.parent_ident);
+    }
     torture_delay(w);
     if (free_run)
         atomic_store((_Atomic uint32_t *)&c.gate, 1);
@@ -100,6 +164,9 @@ static void step(void *p, struct torture_worker *w)
     if (c.ident == 0 || c.ident == c.parent_ident)
         torture_fail(w, "child identity %llu (parent %llu)", (unsigned long long)c.ident,
                      (unsigned long long)c.parent_ident);
+    else if (!ident_is_new(s, c.ident))
+        torture_fail(w, "child identity %llu was already used by another thread",
+                     (unsigned long long)c.ident);
 }
 
 const struct torture_prim torture_thread = {

@@ -1,7 +1,9 @@
 /* Torture: the wait layer (ct_wait / ct_wake_one / ct_wake_all).
  *
  * A few shared sequence words.  Waiters load a word and sleep on that value
- * with a random timeout (0 to a few ms, sometimes long); wakers bump a word
+ * with a random timeout (0 to a few ms, sometimes 50 ms, sometimes
+ * CT_FOREVER: only an untimed waiter turns a lost wake-up into a hang the
+ * driver reports; a timed one just times out); wakers bump a word
  * and wake all its sleepers (or one: an extra wake, harmless), then publish
  * "the wake for value v completed at time t".
  *
@@ -11,7 +13,11 @@
  *     returned was not woken;
  *   - timed waits never return CT_ETIMEDOUT early (signals, spurious wakes);
  *   - a wait on a value the word no longer holds returns CT_OK at once;
- *   - bad timeouts are rejected.
+ *   - bad timeouts are rejected;
+ *   - no lost wake-up at the round end: the driver bumps every word and wakes
+ *     all its sleepers (stop), so every waiter, CT_FOREVER ones included,
+ *     must check in within the bound (a wake_all that wakes only one, or a
+ *     wake that wakes nobody, leaves the others asleep: reported as a hang).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -33,7 +39,10 @@ struct word {
     char pad[40];
 };
 
-struct state { struct word w[WORDS]; };
+struct state {
+    struct word w[WORDS];
+    atomic_int stopping;           /* set by stop(): no new CT_FOREVER wait */
+};
 
 static _Atomic uint32_t *seq_of(struct word *x) { return (_Atomic uint32_t *)&x->seq; }
 
@@ -45,12 +54,18 @@ static void *setup(int nthreads)
 
 static void teardown(void *p) { free(p); }
 
-static void waiter(struct word *x, struct torture_worker *w)
+static void waiter(struct word *x, atomic_int *stopping, struct torture_worker *w)
 {
-    uint32_t e = atomic_load_explicit(seq_of(x), memory_order_acquire);
-    uint32_t r = torture_below(w, 10);
-    int64_t timeout = r == 0 ? 0 : r < 8 ? 1 + torture_below(w, 3000000) : CT_MS(50);
-    torture_begin(w, "ct_wait");
+    uint32_t e = atomic_load(seq_of(x));
+    uint32_t r = torture_below(w, 20);
+    int64_t timeout = r == 0 ? 0 : r < 15 ? 1 + torture_below(w, 3000000)
+                           : r < 18 ? CT_MS(50) : CT_FOREVER;
+    /* stop() raises `stopping` before it bumps the words (both seq_cst): a
+     * waiter that loaded a value from after that bump sees it and does not
+     * sleep forever; one that loaded an older value is woken by the bump. */
+    if (timeout == CT_FOREVER && atomic_load(stopping))
+        timeout = CT_MS(1);
+    torture_begin(w, timeout == CT_FOREVER ? "ct_wait(forever)" : "ct_wait");
     int64_t t0 = torture_now();
     int rc = ct_wait(&x->seq, e, timeout);
     int64_t t1 = torture_now();
@@ -59,8 +74,8 @@ static void waiter(struct word *x, struct torture_worker *w)
         w->counts[C_WOKEN]++;
         return;
     }
-    if (rc != CT_ETIMEDOUT) {
-        torture_fail(w, "ct_wait returned %s", ct_strerror(rc));
+    if (rc != CT_ETIMEDOUT || timeout == CT_FOREVER) {
+        torture_fail(w, "ct_wait(%lld) returned %s", (long long)timeout, ct_strerror(rc));
         return;
     }
     w->counts[C_TIMEOUTS]++;
@@ -101,7 +116,7 @@ static void step(void *p, struct torture_worker *w)
 
     torture_delay(w);
     if (r < 60) {
-        waiter(x, w);
+        waiter(x, &s->stopping, w);
     } else if (r < 90) {
         waker(x, w);
     } else if (r < 97) {
@@ -125,13 +140,33 @@ static void step(void *p, struct torture_worker *w)
     }
 }
 
+/* Round end: wake every sleeper of every word, CT_FOREVER ones included. */
+static void stop(void *p)
+{
+    struct state *s = p;
+    atomic_store(&s->stopping, 1);
+    for (int k = 0; k < WORDS; k++) {
+        atomic_fetch_add(seq_of(&s->w[k]), 1);
+        ct_wake_all(&s->w[k].seq);
+    }
+}
+
+static void quiesce(void *p, struct torture_worker *ws, int nthreads)
+{
+    struct state *s = p;
+    (void)ws;
+    (void)nthreads;
+    atomic_store(&s->stopping, 0);
+}
+
 const struct torture_prim torture_wait = {
     .name = "wait",
-    .invariants = "no lost wake-up, timed waits never early, stale value returns at once, "
-                  "bad timeouts rejected",
+    .invariants = "no lost wake-up (untimed waiters woken at the round end), timed waits "
+                  "never early, stale value returns at once, bad timeouts rejected",
     .count_names = names,
     .setup = setup,
     .step = step,
-    .quiesce = NULL,
+    .quiesce = quiesce,
+    .stop = stop,
     .teardown = teardown,
 };
