@@ -6,9 +6,9 @@
  * next malloc of that size, or its next pthread_create, blocks for ever
  * (seen in the fork torture; newer runtimes lock around fork themselves).
  * Binaries that fork from many threads include this once: in ASan builds it
- * registers an atfork handler that takes the runtime's thread-registry and
- * allocator locks (the entries LeakSanitizer uses to stop the world) last in
- * prepare and releases them first in parent and child.  Registered from a constructor, i.e.
+ * registers an atfork handler that takes the runtime's thread-registry,
+ * allocator (the entries LeakSanitizer uses to stop the world) and stack
+ * depot locks last in prepare and releases them first in parent and child.  Registered from a constructor, i.e.
  * before the library's own handler, so its prepare runs after the library's
  * (pthread_atfork runs prepare handlers in reverse order of registration).
  * ThreadSanitizer (clang 14) has the same allocator problem (its fork
@@ -38,14 +38,20 @@ void _ZN6__lsan18LockThreadRegistryEv(void);
 void _ZN6__lsan20UnlockThreadRegistryEv(void);
 void _ZN6__lsan13LockAllocatorEv(void);
 void _ZN6__lsan15UnlockAllocatorEv(void);
+/* __sanitizer::StackDepotLockAll() / StackDepotUnlockAll(): every malloc
+ * stores its stack there. */
+void _ZN11__sanitizer17StackDepotLockAllEv(void);
+void _ZN11__sanitizer19StackDepotUnlockAllEv(void);
 
 static void ct_test_asan_lock(void)
 {
     _ZN6__lsan18LockThreadRegistryEv();
     _ZN6__lsan13LockAllocatorEv();
+    _ZN11__sanitizer17StackDepotLockAllEv();
 }
 static void ct_test_asan_unlock(void)
 {
+    _ZN11__sanitizer19StackDepotUnlockAllEv();
     _ZN6__lsan15UnlockAllocatorEv();
     _ZN6__lsan20UnlockThreadRegistryEv();
 }
