@@ -716,6 +716,12 @@ int ct_gil_destroy(ct_gil_t *g)
         g->registry_next->registry_prev = g->registry_prev;
     ct_lock_release(&g->queue_lock);
     ct_lock_release(&registry_lock);
+    if (ct__load_relaxed(state_word(g)) & LOCKED) {
+        /* Held by the caller (a finalising interpreter): released by the
+         * destroy, for ThreadSanitizer too. */
+        (void)CT__TSAN_PRE_UNLOCK(g, 0);
+        CT__TSAN_POST_UNLOCK(g, 0);
+    }
     CT__TSAN_DESTROY(g);
     memset(g, 0, sizeof *g);
     return CT_OK;
