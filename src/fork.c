@@ -43,7 +43,6 @@ void ct__fork_ready(void)
     while (CT__UNLIKELY(s != 2)) {
         if (s == 0 && atomic_compare_exchange_strong_explicit(w, &s, 1, memory_order_acquire,
                                                               memory_order_acquire)) {
-            /* Waits for a fork in progress (the C library's atfork lock). */
             ct__os_atfork(fork_prepare, fork_parent, fork_child);
             ct__store_release(w, 2);
             ct_wake_all(&registered);
@@ -54,6 +53,9 @@ void ct__fork_ready(void)
         s = ct__load_acquire(w);
     }
 }
+
+/* Registers at load time, while the process has one thread (see fork.h). */
+CT__CONSTRUCTOR static void fork_register_at_load(void) { ct__fork_ready(); }
 
 void ct__fork_child_unlock(ct_lock_t *l)
 {

@@ -8,9 +8,11 @@
  * Binaries that fork from many threads include this once: in ASan builds it
  * registers an atfork handler that takes the runtime's thread-registry,
  * allocator (the entries LeakSanitizer uses to stop the world) and stack
- * depot locks last in prepare and releases them first in parent and child.  Registered from a constructor, i.e.
- * before the library's own handler, so its prepare runs after the library's
- * (pthread_atfork runs prepare handlers in reverse order of registration).
+ * depot locks last in prepare and releases them first in parent and child.
+ * Registered from an early constructor (priority 101, before the library's
+ * own constructor in a static link), so its prepare runs after the
+ * library's (pthread_atfork runs prepare handlers in reverse order of
+ * registration): the library's prepare may wait for a thread inside malloc.
  * ThreadSanitizer (clang 14) has the same allocator problem (its fork
  * handler locks its internal allocator and thread registry but not the user
  * allocator) and no entry point to lock it from outside: binaries that fork
@@ -56,7 +58,7 @@ static void ct_test_asan_unlock(void)
     _ZN6__lsan20UnlockThreadRegistryEv();
 }
 
-__attribute__((constructor)) static void ct_test_asan_fork_init(void)
+__attribute__((constructor(101))) static void ct_test_asan_fork_init(void)
 {
     (void)pthread_atfork(ct_test_asan_lock, ct_test_asan_unlock, ct_test_asan_unlock);
 }

@@ -19,16 +19,17 @@
  * No service takes a lock of a service above it while holding its own, so
  * prepare cannot deadlock against a running thread.
  *
- * Every service calls ct__fork_ready() before it first takes its lock.  The
- * first call registers the one pthread_atfork handler; the C library takes
- * its atfork lock both in pthread_atfork and for the whole of a fork (glibc,
- * musl), so a registration racing with a fork waits until that fork is over,
- * and no service lock can be taken in a fork that did not prepare it.  The
- * handlers always run all three services' hooks (a lock of an unused service
- * is free: taking it costs nothing).  No library lock is held around a
- * registration, and none of the hooks blocks on anything but the locks
- * above, so a fork inside a ct_local_foreach callback (reg_lock held) keeps
- * the order.
+ * The handler is registered by a constructor of src/fork.c, i.e. before
+ * main (or at dlopen) while the process has one thread, so no fork can race
+ * with the registration (glibc runs the prepare handlers without its atfork
+ * lock, and a handler registered during a fork is skipped by that fork).
+ * Every service also calls ct__fork_ready() before it first takes its lock,
+ * which registers the handler if no constructor ran (compilers without
+ * constructors).  The handlers always run all three services' hooks (a lock
+ * of an unused service is free: taking it costs nothing).  No library lock
+ * is held around a registration, and none of the hooks blocks on anything
+ * but the locks above, so a fork inside a ct_local_foreach callback
+ * (reg_lock held, skipped by its own prepare) keeps the order.
  *
  * SPDX-License-Identifier: MIT
  */
