@@ -215,7 +215,10 @@ static int wait_timeout(ct_barrier_t *b, int64_t timeout_ns)
     struct spin spins = { ct__spin_rounds(&spin_policy, CT__SPIN_HANDOFF), 0, false };
     int index, rc;
 
-    assert(parties >= 1 && "ct_barrier_init was not called");
+    /* Misuse check in every build: a zeroed (never initialised) barrier has
+     * no parties; waiting on it would hang for ever. */
+    if (CT__UNLIKELY(parties == 0))
+        return CT_EINVAL;
     s = ct__load_acquire(w);
     for (;;) {
         uint32_t phase = s & PHASE_MASK;

@@ -65,6 +65,7 @@
 #include "cthreading/thread.h"
 #include "internal/atomic.h"
 #include "internal/clock.h"
+#include "internal/fork.h"
 #include "internal/platform.h"
 #include "internal/tsan.h"
 #include "platform/os.h"
@@ -583,18 +584,36 @@ int ct_gil_release_state(ct_gil_t *g, ct_gil_state_t st)
 
 /* ---- init, destroy, fork -------------------------------------------------------------- */
 
+/* prepare (internal/fork.h, order 3): registry_lock, then the queue_lock of
+ * every registered GIL in registry order (nothing else takes two of them;
+ * ct_gil_destroy takes registry_lock first too).  So no waiter queue, drop
+ * request or thread-state list is half-updated in the child.  The GILs
+ * themselves are not taken: a fork while another thread holds a GIL is
+ * handled in the child (below). */
+static void gil_fork_prepare(void)
+{
+    ct_lock_acquire(&registry_lock);
+    for (ct_gil_t *g = registry_head; g; g = g->registry_next)
+        ct_lock_acquire(&g->queue_lock);
+}
+
+static void gil_fork_parent(void)
+{
+    for (ct_gil_t *g = registry_head; g; g = g->registry_next)
+        ct_lock_release(&g->queue_lock);
+    ct_lock_release(&registry_lock);
+}
+
 /* In the child of fork() only the forking thread exists: nobody waits, no
  * lock is held by a vanished thread, and a GIL that was held is held by the
  * forking thread (which, as in CPython, is expected to have held it). */
-static void after_fork_child(void)
+static void gil_fork_child(void)
 {
     uint64_t me = ct_thread_ident();
 
-    ct__store_relaxed(CT__A32(&registry_lock.state), 0);
     for (ct_gil_t *g = registry_head; g; g = g->registry_next) {
         bool held = (ct__load_relaxed(state_word(g)) & LOCKED) != 0;
         bool mine = load64(&g->holder) == me;
-        ct__store_relaxed(CT__A32(&g->queue_lock.state), 0);
         g->queue_head = g->queue_tail = NULL;
         ct__store_relaxed(CT__A32(&g->drop_request), 0);
         ct__store_relaxed(state_word(g), held ? LOCKED : 0u);
@@ -614,7 +633,14 @@ static void after_fork_child(void)
         if (g)
             tstate_link(g, ts);
     }
+    for (ct_gil_t *g = registry_head; g; g = g->registry_next)
+        ct__fork_child_unlock(&g->queue_lock);
+    ct__fork_child_unlock(&registry_lock);
 }
+
+const struct ct__fork_hooks ct__gil_fork_hooks = {
+    gil_fork_prepare, gil_fork_parent, gil_fork_child,
+};
 
 /* Creates the OS slot and registers the fork handler, once per process. */
 static int global_init(void)
@@ -627,7 +653,7 @@ static int global_init(void)
                                                               memory_order_acquire)) {
             int rc = ct__os_tls_create(&tstate_slot, tstates_free);
             if (rc == CT_OK)
-                ct__os_atfork_child(after_fork_child);
+                ct__fork_ready();
             ct__store_release(w, rc == CT_OK ? 2u : 0u);
             ct_wake_all(&once_word);
             return rc;
@@ -661,11 +687,24 @@ int ct_gil_init(ct_gil_t *g, int mode)
     return CT_OK;
 }
 
-void ct_gil_destroy(ct_gil_t *g)
+int ct_gil_destroy(ct_gil_t *g)
 {
+    uint64_t holder;
+
     assert(g != NULL);
-    assert(g->queue_head == NULL);
     ct_lock_acquire(&registry_lock);
+    if (g->registry_prev == NULL && registry_head != g) {
+        ct_lock_release(&registry_lock);
+        return CT_EINVAL;                /* not initialised, or destroyed */
+    }
+    ct_lock_acquire(&g->queue_lock);
+    holder = load64(&g->holder);
+    if (g->queue_head != NULL || (ct__load_relaxed(state_word(g)) & QUEUED) ||
+        ((ct__load_relaxed(state_word(g)) & LOCKED) && holder != ct_thread_ident())) {
+        ct_lock_release(&g->queue_lock);
+        ct_lock_release(&registry_lock);
+        return CT_EBUSY;                 /* waited for, or held by another thread */
+    }
     for (struct gil_tstate *ts = g->thread_states; ts; ts = ts->gil_next)
         atomic_store_explicit(CT__APTR(&ts->gil), NULL, memory_order_relaxed);
     g->thread_states = NULL;
@@ -675,7 +714,15 @@ void ct_gil_destroy(ct_gil_t *g)
         registry_head = g->registry_next;
     if (g->registry_next)
         g->registry_next->registry_prev = g->registry_prev;
+    ct_lock_release(&g->queue_lock);
     ct_lock_release(&registry_lock);
+    if (ct__load_relaxed(state_word(g)) & LOCKED) {
+        /* Held by the caller (a finalising interpreter): released by the
+         * destroy, for ThreadSanitizer too. */
+        (void)CT__TSAN_PRE_UNLOCK(g, 0);
+        CT__TSAN_POST_UNLOCK(g, 0);
+    }
     CT__TSAN_DESTROY(g);
     memset(g, 0, sizeof *g);
+    return CT_OK;
 }

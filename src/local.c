@@ -51,6 +51,7 @@
 #include "cthreading/local.h"
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
+#include "internal/fork.h"
 #include "internal/platform.h"
 #include "platform/os.h"
 #include "wait/wait.h"
@@ -87,7 +88,10 @@ struct local_thread {
 
 static ct_lock_t reg_lock;
 static struct key_info *key_dir[KEY_DIR];
-static uint32_t next_id;                /* ids below it have been handed out */
+/* Ids below it have been handed out.  Id 0 is never handed out: a zeroed
+ * ct_local_t (id 0) is detected, and entry 0 of every table stays NULL, so
+ * the fast path of ct_local_get on a zeroed key falls to the slow path. */
+static uint32_t next_id = 1;
 static uint32_t free_head;              /* id + 1 of the first free id, 0 = none */
 static struct local_thread threads = { &threads, &threads, NULL, 0 };
 static ct__os_tls_t os_slot;
@@ -107,6 +111,21 @@ static char present_null_marker;
 static _Thread_local void **tl_values TLS_FAST;    /* == tl_self->values */
 static _Thread_local uint32_t tl_cap TLS_FAST;     /* == tl_self->cap */
 static _Thread_local struct local_thread *tl_self TLS_FAST;
+
+/* Thread exit in progress on this thread: the array of values it took out of
+ * its table (each non-NULL entry counted in its key's pending word until its
+ * destructor returned and the entry was cleared).  ct_local_destroy called
+ * from a destructor takes its key's entry from here instead of waiting for
+ * the exiting thread, i.e. for itself. */
+static _Thread_local void **tl_exit_values;
+static _Thread_local uint32_t tl_exit_cap;
+/* The key id whose destructor thread_exit is running now (0: none). */
+static _Thread_local uint32_t tl_exit_running;
+/* This thread runs a ct_local_foreach callback (holds reg_lock). */
+static _Thread_local bool tl_in_foreach;
+/* Bumped in the child of every fork (under reg_lock): a visit that sees it
+ * change across its callback stops (the records it walks are gone). */
+static uint32_t fork_generation;
 
 static inline struct key_info *key_info(uint32_t id)
 {
@@ -152,11 +171,15 @@ static void thread_exit(void *p)
                 atomic_fetch_add_explicit(CT__A32(&key_info(i)->pending), 1,
                                           memory_order_relaxed);
                 n++;
+            } else {
+                values[i] = NULL;      /* only counted values stay */
             }
         }
         last = n == 0 || round == EXIT_ROUNDS;
         if (last)
             unlink_thread(rec);
+        tl_exit_values = values;
+        tl_exit_cap = cap;
         ct_lock_release(&reg_lock);
 
         /* A destructor that gets a key now starts a fresh array (or, after the
@@ -165,15 +188,24 @@ static void thread_exit(void *p)
         tl_cap = 0;
         if (last)
             tl_self = NULL;
-        for (uint32_t i = 0; i < cap && n > 0; i++) {
-            if (has_value(values[i])) {
+        for (uint32_t i = 0; i < cap; i++) {
+            void *v = values[i];
+            if (v != NULL) {
                 void (*dtor)(void *) = key_info(i)->dtor;
+                tl_exit_running = i;
                 if (dtor != NULL)
-                    dtor(values[i]);
-                release_pending(i);
-                n--;
+                    dtor(v);
+                tl_exit_running = 0;
+                /* A destroy of key i inside a destructor may have taken the
+                 * entry (and its pending count) already. */
+                if (values[i] != NULL) {
+                    values[i] = NULL;
+                    release_pending(i);
+                }
             }
         }
+        tl_exit_values = NULL;
+        tl_exit_cap = 0;
         free(values);
         if (last) {
             free(rec);
@@ -184,14 +216,32 @@ static void thread_exit(void *p)
 
 /* ---- fork ------------------------------------------------------------------------ */
 
+/* prepare (internal/fork.h, order 1): the forking thread takes reg_lock —
+ * unless it forks inside a ct_local_foreach callback, where it holds
+ * reg_lock already (the registry is whole while the callback runs). */
+static _Thread_local bool fork_in_foreach;   /* forking thread only */
+
+static void local_fork_prepare(void)
+{
+    fork_in_foreach = tl_in_foreach;
+    if (!fork_in_foreach)
+        ct_lock_acquire(&reg_lock);
+}
+
+static void local_fork_parent(void)
+{
+    if (!fork_in_foreach)
+        ct_lock_release(&reg_lock);
+}
+
 /* In the child only the forking thread survives: forget the other threads'
  * tables (their values are dropped, as pthread keys drop them) and the
- * destructor counts of threads that were exiting in the parent. */
-static void local_atfork_child(void)
+ * destructor counts of threads that were exiting in the parent; keep the
+ * counts of the forking thread's own exit, if it is exiting. */
+static void local_fork_child(void)
 {
     struct local_thread *rec, *next;
 
-    ct__store_relaxed(CT__A32(&reg_lock.state), 0);
     for (rec = threads.next; rec != &threads; rec = next) {
         next = rec->next;
         if (rec != tl_self) {
@@ -201,8 +251,21 @@ static void local_atfork_child(void)
         }
     }
     for (uint32_t id = 0; id < next_id; id++)
-        ct__store_relaxed(CT__A32(&key_info(id)->pending), 0);
+        if (key_dir[id >> KEY_CHUNK_BITS] != NULL)
+            ct__store_relaxed(CT__A32(&key_info(id)->pending), 0);
+    for (uint32_t i = 0; i < tl_exit_cap; i++)
+        if (tl_exit_values[i] != NULL)
+            atomic_fetch_add_explicit(CT__A32(&key_info(i)->pending), 1, memory_order_relaxed);
+    fork_generation++;
+    if (fork_in_foreach)
+        ct__fork_child_keep_locked(&reg_lock);   /* ct_local_foreach releases it */
+    else
+        ct__fork_child_unlock(&reg_lock);
 }
+
+const struct ct__fork_hooks ct__local_fork_hooks = {
+    local_fork_prepare, local_fork_parent, local_fork_child,
+};
 
 /* ---- per-thread table ------------------------------------------------------------------ */
 
@@ -263,13 +326,13 @@ int ct_local_init(ct_local_t *k, void *(*ctor)(void *), void (*dtor)(void *), vo
     int rc;
 
     assert(k != NULL);
+    ct__fork_ready();
     ct_lock_acquire(&reg_lock);
     if (!os_slot_ready) {
         if ((rc = ct__os_tls_create(&os_slot, thread_exit)) != CT_OK) {
             ct_lock_release(&reg_lock);
             return rc;
         }
-        ct__os_atfork_child(local_atfork_child);
         os_slot_ready = true;
     }
     if (free_head != 0) {
@@ -300,11 +363,17 @@ int ct_local_init(ct_local_t *k, void *(*ctor)(void *), void (*dtor)(void *), vo
     return CT_OK;
 }
 
+/* A usable key: initialised and not destroyed (a zeroed or destroyed key
+ * has id 0). */
+static inline bool key_ok(const ct_local_t *k) { return k->id != 0 && k->live; }
+
 CT__NOINLINE static void *get_slow(ct_local_t *k)
 {
     uint32_t id = k->id;
     void *v;
 
+    if (!key_ok(k))
+        return NULL;                /* misuse: zeroed or destroyed key */
     if (id < tl_cap && tl_values[id] == PRESENT_NULL)
         return NULL;
     if (ensure_table(id) != CT_OK)
@@ -319,8 +388,10 @@ void *ct_local_get(ct_local_t *k)
 {
     uint32_t id;
 
-    assert(k != NULL && k->live);
+    assert(k != NULL);
     id = k->id;
+    /* Entry 0 is always NULL: a zeroed or destroyed key (id 0) takes the
+     * slow path, which detects it. */
     if (CT__LIKELY(id < tl_cap)) {
         void *v = tl_values[id];
         if (CT__LIKELY(has_value(v)))
@@ -331,7 +402,9 @@ void *ct_local_get(ct_local_t *k)
 
 int ct_local_set(ct_local_t *k, void *value)
 {
-    assert(k != NULL && k->live);
+    assert(k != NULL);
+    if (!key_ok(k))
+        return CT_EINVAL;
     if (ensure_table(k->id) != CT_OK)
         return CT_ENOMEM;
     store_entry(k->id, value != NULL ? value : PRESENT_NULL);
@@ -340,14 +413,23 @@ int ct_local_set(ct_local_t *k, void *value)
 
 void ct_local_foreach(ct_local_t *k, void (*fn)(void *, void *), void *arg)
 {
-    uint32_t id;
+    uint32_t id, gen;
 
-    assert(k != NULL && k->live && fn != NULL);
+    assert(k != NULL && fn != NULL);
+    if (!key_ok(k))
+        return;
     id = k->id;
     ct_lock_acquire(&reg_lock);
-    for (struct local_thread *rec = threads.next; rec != &threads; rec = rec->next)
-        if (id < rec->cap && has_value(rec->values[id]))
+    gen = fork_generation;
+    tl_in_foreach = true;
+    for (struct local_thread *rec = threads.next; rec != &threads; rec = rec->next) {
+        if (id < rec->cap && has_value(rec->values[id])) {
             fn(rec->values[id], arg);
+            if (fork_generation != gen)
+                break;           /* fn forked; this is the child: rec is gone */
+        }
+    }
+    tl_in_foreach = false;
     ct_lock_release(&reg_lock);
 }
 
@@ -356,7 +438,9 @@ void ct_local_destroy(ct_local_t *k)
     struct key_info *info;
     uint32_t id, w;
 
-    assert(k != NULL && k->live);
+    assert(k != NULL);
+    if (!key_ok(k))
+        return;                 /* misuse: zeroed or already destroyed */
     id = k->id;
     info = key_info(id);
 
@@ -383,6 +467,18 @@ void ct_local_destroy(ct_local_t *k)
             k->dtor(v);
     }
 
+    /* Called from a destructor of this thread's exit (of this key or of
+     * another): the exiting thread is this thread, so its value of k is
+     * destroyed here (unless its destructor is the one running now, i.e. the
+     * caller), and its pending count dropped, instead of waited for. */
+    if (id < tl_exit_cap && tl_exit_values[id] != NULL) {
+        void *v = tl_exit_values[id];
+        tl_exit_values[id] = NULL;
+        if (tl_exit_running != id && k->dtor != NULL)
+            k->dtor(v);
+        release_pending(id);
+    }
+
     /* Wait for destructors that exiting threads are running on this key. */
     w = atomic_fetch_or_explicit(CT__A32(&info->pending), DESTROY_WAITING,
                                  memory_order_acquire) | DESTROY_WAITING;
@@ -398,4 +494,5 @@ void ct_local_destroy(ct_local_t *k)
     free_head = id + 1;
     ct_lock_release(&reg_lock);
     k->live = 0;
+    k->id = 0;
 }

@@ -51,6 +51,7 @@
 #include "cthreading/thread.h"
 #include "cthreading/timer.h"
 #include "internal/atomic.h"
+#include "internal/fork.h"
 #include "internal/platform.h"
 #include "platform/os.h"
 #include "wait/wait.h"
@@ -89,7 +90,9 @@ static struct {
     uint32_t size, cap;
     uint64_t next_seq;
     /* service thread */
-    bool service_running;            /* a service thread exists */
+    bool service_running;            /* a service thread exists (or is being started) */
+    bool service_starting;           /* ct_timer_start creates it (lock dropped) */
+    uint32_t start_word;             /* bumped (atomically) when a start attempt ends */
     bool service_sleeping;           /* it sleeps until service_deadline */
     int64_t service_deadline;
     uint32_t service_wake;           /* bumped (atomically) to wake it */
@@ -101,11 +104,14 @@ static struct {
     uint32_t idle_workers;           /* sleeping on work_word */
     struct pool_thread *workers;     /* live workers (for fork) */
     struct pool_thread *zombies;     /* exited threads, to be joined */
-    bool atfork_registered;
+    bool atexit_registered;
 } svc;
 
 /* The timer whose callback the calling worker runs (for CT_EDEADLK). */
 static _Thread_local ct_timer_t *tl_current;
+/* The calling thread's pool record if it is a worker (for fork). */
+static _Thread_local struct pool_thread *tl_worker;
+
 
 /* ---- state word ---------------------------------------------------------------- */
 
@@ -212,7 +218,6 @@ static int heap_reserve_one(void)
 
 static void service_main(void *arg);
 static void worker_main(void *arg);
-static void timer_atfork_child(void);
 
 /* Joins and frees exited threads.  Called with svc.lock held; drops it while
  * joining (each join only waits for a thread's last instructions). */
@@ -259,23 +264,47 @@ static void reap_at_exit(void)
     ct_lock_release(&svc.lock);
 }
 
-static int start_service_locked(void)
+/* Makes sure a service thread exists.  Called with svc.lock held; drops it
+ * while the thread is created (no thread is ever created under svc.lock:
+ * creating one may block on locks that a concurrent fork() holds, e.g. a
+ * sanitizer's thread registry, while the fork's prepare handler waits for
+ * svc.lock).  Callers that find a start in progress wait for its outcome, so
+ * no timer is queued for a service that then fails to start.  Returns CT_OK
+ * (with the lock held and a service running), or CT_ENOMEM / CT_EAGAIN
+ * (lock held, nothing changed). */
+static int ensure_service_locked(void)
 {
-    struct pool_thread *s;
-    int rc;
+    while (!svc.service_running || svc.service_starting) {
+        struct pool_thread *s;
+        int rc;
 
-    if (!svc.atfork_registered) {
-        ct__os_atfork_child(timer_atfork_child);
-        (void)atexit(reap_at_exit);   /* failure only costs the reaping */
-        svc.atfork_registered = true;
+        if (svc.service_starting) {
+            uint32_t seen = ct__load_relaxed(CT__A32(&svc.start_word));
+            ct_lock_release(&svc.lock);
+            (void)ct__wait_until(&svc.start_word, seen, CT__NO_DEADLINE);
+            ct_lock_acquire(&svc.lock);
+            continue;
+        }
+        if (!svc.atexit_registered) {
+            (void)atexit(reap_at_exit);   /* failure only costs the reaping */
+            svc.atexit_registered = true;
+        }
+        if ((s = calloc(1, sizeof *s)) == NULL)
+            return CT_ENOMEM;
+        svc.service_running = true;
+        svc.service_starting = true;
+        ct_lock_release(&svc.lock);
+        rc = ct_thread_start(&s->thread, service_main, s);
+        ct_lock_acquire(&svc.lock);
+        svc.service_starting = false;
+        atomic_fetch_add_explicit(CT__A32(&svc.start_word), 1, memory_order_relaxed);
+        ct_wake_all(&svc.start_word);
+        if (rc != CT_OK) {
+            svc.service_running = false;
+            free(s);
+            return rc;
+        }
     }
-    if ((s = calloc(1, sizeof *s)) == NULL)
-        return CT_ENOMEM;
-    if ((rc = ct_thread_start(&s->thread, service_main, s)) != CT_OK) {
-        free(s);
-        return rc;
-    }
-    svc.service_running = true;
     return CT_OK;
 }
 
@@ -333,7 +362,7 @@ static void service_main(void *arg)
             empty_since = 0;
         } else if (empty_since == 0) {
             empty_since = now;
-        } else if (now - empty_since >= SERVICE_IDLE_NS) {
+        } else if (now - empty_since >= SERVICE_IDLE_NS && !svc.service_starting) {
             break;
         }
         if (svc.size > 0)
@@ -373,6 +402,7 @@ static void worker_main(void *arg)
 {
     struct pool_thread *self = arg;
 
+    tl_worker = self;
     ct_lock_acquire(&svc.lock);
     self->next = svc.workers;
     svc.workers = self;
@@ -432,15 +462,26 @@ static void worker_main(void *arg)
 
 /* ---- fork ------------------------------------------------------------------------------ */
 
-/* The child has only the forking thread: no service, no workers.  The
- * parent's pending and queued timers read as cancelled here and never fire;
- * callbacks that were running in the parent are not running here.  Thread
- * records are dropped without a join (their threads do not exist). */
-static void timer_atfork_child(void)
-{
-    struct pool_thread *p, *next;
+/* prepare (internal/fork.h, order 2): the forking thread takes svc.lock, so
+ * the heap, the ready queue, the pool lists and every state word are whole
+ * when the process is copied.  Callbacks run without svc.lock, so a worker
+ * inside a callback may fork: its prepare takes the lock like anyone's. */
+static void timer_fork_prepare(void) { ct_lock_acquire(&svc.lock); }
+static void timer_fork_parent(void) { ct_lock_release(&svc.lock); }
 
-    ct__store_relaxed(CT__A32(&svc.lock.state), 0);
+/* The child has only the forking thread: no service thread, and no worker
+ * except the forking thread itself if it is a worker inside a callback.
+ * The parent's pending and queued timers read as cancelled here and never
+ * fire; callbacks that other workers were running are not running here.
+ * A forking worker keeps its pool record and its own RUNNING count: its
+ * callback completes normally, the timer stops being alive when it returns,
+ * and the worker then serves the child's pool (one worker counted).  Records
+ * of vanished threads are dropped without a join (their threads do not
+ * exist). */
+static void timer_fork_child(void)
+{
+    struct pool_thread *p, *next, *me = tl_worker;
+
     for (p = svc.workers; p != NULL; p = p->next)
         if (p->current != NULL)
             ct__store_relaxed(CT__A32(&p->current->state),
@@ -449,9 +490,13 @@ static void timer_atfork_child(void)
         ct__store_relaxed(CT__A32(&svc.heap[i]->state), CANCELLED);
     for (ct_timer_t *t = svc.ready_head; t != NULL; t = t->next)
         ct__store_relaxed(CT__A32(&t->state), CANCELLED);
+    if (me != NULL && me->current != NULL)
+        ct__store_relaxed(CT__A32(&me->current->state),
+                          ct__load_relaxed(CT__A32(&me->current->state)) + RUNNING_ONE);
     for (p = svc.workers; p != NULL; p = next) {
         next = p->next;
-        free(p);
+        if (p != me)
+            free(p);
     }
     for (p = svc.zombies; p != NULL; p = next) {
         next = p->next;
@@ -461,13 +506,27 @@ static void timer_atfork_child(void)
     svc.ready_head = svc.ready_tail = NULL;
     svc.ready_len = 0;
     svc.service_running = false;
+    svc.service_starting = false;    /* a starter that vanished */
     svc.service_sleeping = false;
-    svc.n_workers = 0;
     svc.idle_workers = 0;
-    svc.workers = NULL;
     svc.zombies = NULL;
-    tl_current = NULL;
+    if (me != NULL) {
+        me->next = NULL;
+        svc.workers = me;
+        svc.n_workers = 1;
+    } else {
+        svc.workers = NULL;
+        svc.n_workers = 0;
+    }
+    ct__fork_child_unlock(&svc.lock);
 }
+
+const struct ct__fork_hooks ct__timer_fork_hooks = {
+    timer_fork_prepare, timer_fork_parent, timer_fork_child,
+};
+
+/* Before the first use of svc.lock (cheap after the first call). */
+static inline void fork_ready(void) { ct__fork_ready(); }
 
 /* ---- public API ------------------------------------------------------------------------- */
 
@@ -486,14 +545,24 @@ int ct_timer_start(ct_timer_t *t, int64_t interval_ns, void (*fn)(void *), void 
     now = ct__now_ns();
     deadline = interval_ns > CT__NO_DEADLINE - 1 - now ? CT__NO_DEADLINE - 1 : now + interval_ns;
 
+    fork_ready();
     ct_lock_acquire(&svc.lock);
     phase = state_of(t) & PHASE_MASK;
     if (phase == PENDING || phase == QUEUED) {
         ct_lock_release(&svc.lock);
         return CT_EPERM;
     }
-    if ((rc = heap_reserve_one()) != CT_OK ||
-        (!svc.service_running && (rc = start_service_locked()) != CT_OK)) {
+    if ((rc = ensure_service_locked()) != CT_OK) {
+        ct_lock_release(&svc.lock);
+        return rc;
+    }
+    /* The lock was dropped: look at the timer again. */
+    phase = state_of(t) & PHASE_MASK;
+    if (phase == PENDING || phase == QUEUED) {
+        ct_lock_release(&svc.lock);
+        return CT_EPERM;
+    }
+    if ((rc = heap_reserve_one()) != CT_OK) {
         ct_lock_release(&svc.lock);
         return rc;
     }
@@ -523,6 +592,7 @@ bool ct_timer_cancel(ct_timer_t *t)
     bool cancelled;
 
     assert(t != NULL);
+    fork_ready();
     ct_lock_acquire(&svc.lock);
     s = state_of(t);
     phase = s & PHASE_MASK;
@@ -545,6 +615,7 @@ int ct_timer_join(ct_timer_t *t, int64_t timeout_ns)
     assert(t != NULL);
     if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
         return rc;
+    fork_ready();
     for (;;) {
         uint32_t s;
         ct_lock_acquire(&svc.lock);

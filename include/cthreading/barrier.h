@@ -56,7 +56,9 @@ CT_API int ct_barrier_init(ct_barrier_t *b, unsigned parties, int (*action)(void
  *   CT_EBROKEN    the barrier is broken, or was broken or reset while the
  *                 caller waited, or the action (run by this caller) failed;
  *   CT_ETIMEDOUT  the caller's timeout expired; the barrier is now broken and
- *                 every other waiter gets CT_EBROKEN.
+ *                 every other waiter gets CT_EBROKEN;
+ *   CT_EINVAL     b was never initialised (zeroed): returns at once, nothing
+ *                 changed (checked in every build).
  * A thread arriving while a reset is in progress or while the action runs
  * waits (untimed, as in CPython) until that is over.  Everything written by any party before its wait
  * and by the action is visible to every party after a successful wait. */

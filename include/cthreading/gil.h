@@ -31,7 +31,11 @@
  * fork(): in the child, every GIL is reset: nobody waits and no drop request
  * is pending; a GIL that was held at the fork is held by the forking thread
  * (like PyOS_AfterFork_Child, where the forking thread holds the GIL), one
- * that was free stays free.
+ * that was free stays free.  The forking thread's ct_gil_ensure states are
+ * kept; other threads' are gone.  The library's fork handlers take the GIL
+ * bookkeeping locks before the fork, so the child never sees a waiter queue
+ * or state list half-updated; the child may use, init and destroy GILs
+ * freely (also from a thread it starts).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -93,11 +97,16 @@ typedef struct ct_gil_stats_t {  /* tag != the function ct_gil_stats (C++ -Wshad
  * error g is not initialised.  Must not be called on a GIL in use. */
 CT_API int ct_gil_init(ct_gil_t *g, int mode);
 
-/* Releases what the GIL owns.  Precondition: no thread waits for it and it
- * is free or held by the caller (a finalising interpreter destroys its GIL
- * while holding it).  Per-thread states of other threads are detached and
- * freed when those threads exit.  g may be initialised again afterwards. */
-CT_API void ct_gil_destroy(ct_gil_t *g);
+/* Releases what the GIL owns.  The GIL must be free or held by the caller (a
+ * finalising interpreter destroys its GIL while holding it), with no thread
+ * waiting for it.  Per-thread states of other threads are detached and freed
+ * when those threads exit.  g may be initialised again afterwards.
+ * Returns CT_OK; CT_EBUSY if another thread holds the GIL or any thread waits
+ * for it (nothing destroyed, the GIL keeps working); CT_EINVAL if g was never
+ * initialised or is already destroyed (a zeroed ct_gil_t; nothing touched).
+ * A call racing with a thread that takes the GIL at the same moment is still
+ * a programming error.  Any thread may call it. */
+CT_API int ct_gil_destroy(ct_gil_t *g);
 
 /* Takes the GIL, blocking as long as needed — PyEval_AcquireThread /
  * PyEval_RestoreThread.  Counts as coming back from a blocking section (in

@@ -14,7 +14,16 @@
  *
  * After fork() the child keeps the forking thread's values; the values of the
  * other (vanished) threads are dropped without running their destructor, as
- * the threads themselves vanished (pthread keys behave the same way).
+ * the threads themselves vanished (pthread keys behave the same way).  The
+ * library's fork handlers take the registry lock before the fork, so the
+ * child never inherits a half-updated registry, and the child may use every
+ * call (also from threads it starts).  A fork inside a ct_local_foreach
+ * callback is allowed: in the child the visit ends when the callback returns.
+ *
+ * Misuse checked in every build: a zeroed (never initialised) or destroyed
+ * key has id 0, which no key ever gets: ct_local_set returns CT_EINVAL,
+ * ct_local_get returns NULL, foreach and destroy do nothing — they never touch
+ * another key's values.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -30,8 +39,8 @@ extern "C" {
 /* One thread-local key.  Caller-owned; treat as opaque.  Not valid when
  * zero-initialised: call ct_local_init first, ct_local_destroy last. */
 typedef struct ct_local {
-    uint32_t id;                 /* index into every thread's value table */
-    uint32_t live;               /* 1 between init and destroy (debug checks) */
+    uint32_t id;                 /* index into every thread's value table; 0 = none */
+    uint32_t live;               /* 1 between init and destroy */
     void *(*ctor)(void *arg);
     void (*dtor)(void *value);
     void *arg;
@@ -68,8 +77,9 @@ CT_API void *ct_local_get(ct_local_t *k);
 /* Replaces the calling thread's value — assigning a threading.local
  * attribute.  The previous value is not passed to dtor (the caller owns what
  * it replaces, as with pthread_setspecific); ctor will not run for this
- * thread afterwards, even when value is NULL.  Returns CT_OK, or CT_ENOMEM if
- * the thread's table could not grow (nothing changed).  Synchronises with
+ * thread afterwards, even when value is NULL.  Returns CT_OK; CT_ENOMEM if
+ * the thread's table could not grow (nothing changed); CT_EINVAL if k is
+ * zeroed or destroyed (nothing changed).  Synchronises with
  * ct_local_foreach: a visitor sees either the old or the new value. */
 CT_API int ct_local_set(ct_local_t *k, void *value);
 
@@ -86,7 +96,10 @@ CT_API void ct_local_foreach(ct_local_t *k, void (*fn)(void *value, void *arg), 
  * exit, and returns only after every dtor call for this key (also those that
  * exiting threads are running concurrently) has finished, so the caller may
  * free what dtor uses afterwards.  Afterwards k may be initialised again.
- * No other call on k may run concurrently, except threads exiting. */
+ * No other call on k may run concurrently, except threads exiting.  May be
+ * called from any destructor, also from a thread-exit destructor of k itself
+ * or of another key on the exiting thread (that thread's value of k is then
+ * destroyed at once, or, if its destructor is the caller, not again). */
 CT_API void ct_local_destroy(ct_local_t *k);
 
 #ifdef __cplusplus

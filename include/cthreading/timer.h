@@ -17,7 +17,15 @@
  *
  * After fork() the child starts with no service and no workers; the parent's
  * pending timers never fire in the child (they read as cancelled there), and
- * the child may start timers of its own.
+ * callbacks that other threads were running are not running there (their
+ * timers read as finished).  The child may call every timer function: start
+ * timers of its own, restart, cancel and join the parent's.  fork() may be
+ * called anywhere, also inside a callback: the child's forking thread then
+ * finishes the callback normally (its timer stays alive until it returns,
+ * and ct_timer_join of it from the callback is CT_EDEADLK) and afterwards
+ * serves as a pool worker of the child.  The library's fork handlers take
+ * the service lock before the fork (lock order: docs/fork.md), so the child
+ * never inherits a half-updated heap or queue.
  *
  * SPDX-License-Identifier: MIT
  */

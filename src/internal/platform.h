@@ -41,11 +41,14 @@
 #  define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define CT__NOINLINE    __attribute__((noinline))
 #  define CT__COLD        __attribute__((cold))
+/* Runs before main (or at dlopen), while the process has one thread. */
+#  define CT__CONSTRUCTOR __attribute__((constructor))
 #else
 #  define CT__LIKELY(x)   (x)
 #  define CT__UNLIKELY(x) (x)
 #  define CT__NOINLINE
 #  define CT__COLD
+#  define CT__CONSTRUCTOR
 #endif
 
 #endif /* CT_INTERNAL_PLATFORM_H */

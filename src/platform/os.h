@@ -33,9 +33,10 @@ void *ct__os_tls_get(const ct__os_tls_t *k);
 int ct__os_tls_set(const ct__os_tls_t *k, void *value);
 
 /* ---- fork ---------------------------------------------------------------------
- * Registers fn to run in the child after fork() (pthread_atfork's child
- * handler), in registration order.  A no-op on platforms without fork. */
-void ct__os_atfork_child(void (*fn)(void));
+ * Registers pthread_atfork handlers (src/fork.c registers once for the whole
+ * library; see internal/fork.h).  Aborts if the OS refuses.  A no-op on
+ * platforms without fork. */
+void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* ---- CPUs -------------------------------------------------------------------
  * The number of logical CPUs online (os.cpu_count()), at least 1. */

@@ -88,9 +88,9 @@ int ct__os_tls_set(const ct__os_tls_t *k, void *value)
     return pthread_setspecific((pthread_key_t)k->slot, value) == 0 ? CT_OK : CT_ENOMEM;
 }
 
-void ct__os_atfork_child(void (*fn)(void))
+void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
-    int err = pthread_atfork(NULL, NULL, fn);
+    int err = pthread_atfork(prepare, parent, child);
     if (err != 0) {
         fprintf(stderr, "cthreading: pthread_atfork failed: %s\n", strerror(err));
         abort();

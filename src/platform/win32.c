@@ -163,9 +163,11 @@ int ct__os_tls_set(const ct__os_tls_t *k, void *value)
 
 /* ---- fork ---------------------------------------------------------------------- */
 
-void ct__os_atfork_child(void (*fn)(void))
+void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
-    (void)fn;    /* no fork() on Windows */
+    (void)prepare;    /* no fork() on Windows */
+    (void)parent;
+    (void)child;
 }
 
 unsigned ct__os_cpu_count(void)
