@@ -321,6 +321,111 @@ Test(lock, signal_storm_does_not_change_timed_waits, .timeout = 120)
 }
 #endif
 
+/* ---- White-box: the word protocol of src/lock.c (its bits, as tie.sh keeps
+ * them equal to the model's). */
+#define W_LOCKED   1u
+#define W_WAKING   2u
+#define W_STARVING 8u
+#define W_ONE      16u
+#define W_SLEEPERS(s) ((s) >> 4)
+
+static uint32_t word_of(ct_lock_t *l) { return __atomic_load_n(&l->state, __ATOMIC_ACQUIRE); }
+
+/* Polls until the word satisfies pred or limit_ns passes. */
+static bool await_word(ct_lock_t *l, bool (*pred)(uint32_t), int64_t limit_ns)
+{
+    int64_t end = t_now() + limit_ns;
+    while (!pred(word_of(l))) {
+        if (t_now() > end)
+            return false;
+        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+    }
+    return true;
+}
+
+struct wb { ct_lock_t *l; atomic_int got, may_release; };
+
+static void wb_acquirer(void *p)
+{
+    struct wb *c = p;
+    ct_lock_acquire(c->l);
+    atomic_store(&c->got, 1);
+    (void)t_await(&c->may_release, CT_SEC(60));
+    ct_lock_release(c->l);
+}
+
+static bool two_sleepers_no_wake(uint32_t s) { return s == (W_LOCKED | 2 * W_ONE); }
+
+/* The WAKING fix the spin model found (test/model/lock.pml, FINDING): a thread
+ * that registers while a wake is in flight never sleeps on that value; it
+ * stands in for the woken sleeper, clears WAKING, and sleeps registered on a
+ * value without it.  Without the fix it sleeps with WAKING set for good. */
+Test(lock, registering_during_a_wake_never_sleeps_on_it, .timeout = 120)
+{
+    ct_lock_t l = CT_LOCK_INIT;
+    struct wb c = { .l = &l };
+    ct_thread_t t;
+
+    ct_lock_acquire(&l);
+    /* A fake sleeper that was woken and has not come back yet. */
+    __atomic_fetch_add(&l.state, W_WAKING | W_ONE, __ATOMIC_RELAXED);
+    atomic_store(&c.may_release, 1);
+    cr_assert_eq(ct_thread_start(&t, wb_acquirer, &c), CT_OK);
+    cr_assert(await_word(&l, two_sleepers_no_wake, CT_SEC(10)),
+              "word 0x%x: the newcomer slept on a value with WAKING set", word_of(&l));
+    __atomic_fetch_sub(&l.state, W_ONE, __ATOMIC_RELAXED);   /* the fake one leaves */
+    cr_assert_eq(ct_lock_release(&l), CT_OK);                /* wakes the newcomer */
+    cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
+    cr_assert_eq(atomic_load(&c.got), 1);
+    cr_assert_eq(word_of(&l), 0u);
+}
+
+static bool starving(uint32_t s) { return (s & W_STARVING) != 0; }
+static bool has_sleeper(uint32_t s) { return W_SLEEPERS(s) != 0; }
+
+/* Starvation mode: a waiter that has waited over a millisecond sets STARVING,
+ * and the next release hands it the lock directly (LOCKED stays set, so a
+ * barging try-acquire fails) and wakes it. */
+Test(lock, a_waiter_starved_for_a_millisecond_is_handed_the_lock, .timeout = 300)
+{
+    bool seen = false;
+
+    for (int attempt = 0; attempt < 20 && !seen; attempt++) {
+        ct_lock_t l = CT_LOCK_INIT;
+        struct wb c = { .l = &l };
+        ct_thread_t t;
+        bool lost = false;
+
+        ct_lock_acquire(&l);
+        cr_assert_eq(ct_thread_start(&t, wb_acquirer, &c), CT_OK);
+        cr_assert(await_word(&l, has_sleeper, CT_SEC(30)));
+        /* Barge: release (waking the sleeper) and take the lock back before
+         * it runs, until it has waited long enough to starve. */
+        for (int i = 0; i < 200 && !seen; i++) {
+            t_pause_ms(2);                       /* widens the wait past 1 ms */
+            cr_assert_eq(ct_lock_release(&l), CT_OK);
+            if (!ct_lock_try_acquire(&l)) {      /* it got the lock normally */
+                lost = true;
+                break;
+            }
+            seen = await_word(&l, starving, CT_MS(100));
+        }
+        if (seen) {
+            cr_assert_eq(ct_lock_release(&l), CT_OK);   /* hands over */
+            cr_assert_not(ct_lock_try_acquire(&l), "the lock was freed, not handed over");
+            cr_assert(t_await(&c.got, CT_SEC(10)), "the starved waiter was not handed the lock");
+            cr_assert(ct_lock_locked(&l));
+        } else if (!lost) {
+            cr_assert_eq(ct_lock_release(&l), CT_OK);
+        }
+        cr_assert(t_await(&c.got, CT_SEC(30)));
+        atomic_store(&c.may_release, 1);
+        cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
+        cr_assert_eq(word_of(&l), 0u, "word 0x%x after the round", word_of(&l));
+    }
+    cr_assert(seen, "no waiter ever starved in 20 attempts");
+}
+
 /* double_release_is_eperm_and_harmless releases an unlocked Lock on purpose:
  * with the TSan annotations on, TSan rightly reports that as it would for a
  * pthread mutex.  Suppress exactly that test's report. */
