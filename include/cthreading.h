@@ -9,6 +9,8 @@
 
 #include "cthreading/base.h"
 #include "cthreading/wait.h"
+#include "cthreading/clock.h"
+#include "cthreading/once.h"
 #include "cthreading/thread.h"
 #include "cthreading/lock.h"
 #include "cthreading/rlock.h"

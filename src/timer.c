@@ -52,6 +52,7 @@
 #include "cthreading/timer.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/thread.h"
 #include "platform/os.h"
 #include "wait/wait.h"
 
@@ -238,7 +239,8 @@ static void spawn_worker(void)
 {
     struct pool_thread *w = calloc(1, sizeof *w);
 
-    if (w == NULL || ct_thread_start(&w->thread, worker_main, w) != CT_OK) {
+    if (w == NULL ||
+        ct__thread_start_service(&w->thread, "ct-timer-worker", worker_main, w) != CT_OK) {
         free(w);
         ct_lock_acquire(&svc.lock);
         svc.n_workers--;     /* the service retries after GROW_DELAY_NS */
@@ -271,7 +273,7 @@ static int start_service_locked(void)
     }
     if ((s = calloc(1, sizeof *s)) == NULL)
         return CT_ENOMEM;
-    if ((rc = ct_thread_start(&s->thread, service_main, s)) != CT_OK) {
+    if ((rc = ct__thread_start_service(&s->thread, "ct-timer", service_main, s)) != CT_OK) {
         free(s);
         return rc;
     }
