@@ -23,9 +23,9 @@
  *   COUNTED   counted in reg.nondaemon (LIBRARY, not DAEMON, not ENDED)
  *   ENDED     fn returned (library) / the thread exited (main, foreign)
  *   EXITED    the thread ran its last exit destructor (the library's key
- *             destructor re-arms itself until the OS's last round, so it runs
- *             after the other modules' destructors); it touches the record
- *             no more
+ *             destructor re-arms itself until the OS's second-last round, so
+ *             it runs after the other modules' destructors); it touches the
+ *             record no more
  *   OS_READY  rec->os holds the OS handle (set by the creator after create)
  *   REAPED    the OS handle was joined or detached (set at registration for
  *             threads the library did not create: nothing to join)
@@ -262,11 +262,16 @@ static void key_dtor(void *value)
 {
     struct rec *r = value;
 
-    /* Re-arm until the OS's last destructor round, so that the other
+    /* Re-arm until the OS's second-last destructor round, so that the other
      * modules' exit destructors (ct_local_t values, the GIL's state), which
      * run in the first round, still see this thread's record and run before
-     * a joiner is told the thread exited. */
-    if (r->dtor_rounds + 1 < ct__os_tls_dtor_rounds()) {
+     * a joiner is told the thread exited.  The last round is left alone:
+     * sanitizer runtimes (TSan, ASan) re-arm their own key until then and
+     * tear the thread's state down in it; no instrumented code may run after
+     * that. */
+    unsigned rounds = ct__os_tls_dtor_rounds();
+    unsigned last = rounds > 1 ? rounds - 1 : 1;
+    if (r->dtor_rounds + 1 < last) {
         r->dtor_rounds++;
         if (ct__os_tls_set(&reg.key, r) == CT_OK)
             return;

@@ -322,12 +322,14 @@ struct foreign_probe {
     ct_thread_t me;
     unsigned count_inside;
     uint32_t *gate;
+    atomic_int ready;
 };
 static void foreign_probe_main(void *p)
 {
     struct foreign_probe *fp = p;
     (void)ct_thread_current(&fp->me);
     fp->count_inside = ct_thread_active_count();
+    atomic_store(&fp->ready, 1);
     gate_wait(fp->gate);
 }
 
@@ -341,8 +343,8 @@ Test(thread, foreign_thread_gets_a_dummy_record_freed_at_its_exit)
 
     foreign_start(&f, &c);
     /* It counts once registered. */
-    while (ct_thread_active_count() != base + 1)
-        ct_sleep(CT_US(50));
+    cr_assert(t_await(&fp.ready, CT_SEC(30)));
+    cr_assert_eq(ct_thread_active_count(), base + 1);
     cr_assert_eq(fp.count_inside, base + 1);
     ct_thread_t h = fp.me;
     cr_assert(ct_thread_is_alive(&h));
