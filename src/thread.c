@@ -113,6 +113,53 @@ static _Thread_local struct rec *my_rec;
 static _Thread_local bool my_gone;      /* past the library's exit destructor */
 static _Thread_local uint64_t my_native;
 
+/* ---- ThreadSanitizer --------------------------------------------------------
+ * The registry lock is the library's bookkeeping, not the user's
+ * synchronisation: if TSan saw it, every thread that starts or ends would be
+ * ordered after every thread that did so before, hiding real races between
+ * them (pthread's own bookkeeping inside libc is invisible to TSan).  So
+ * under TSan the registry's critical sections ignore synchronisation and
+ * their memory accesses (the registry is only touched under the lock), and
+ * the orderings the API promises are stated explicitly: everything a thread
+ * did happens-before a ct_thread_join that returns CT_OK (pthread_join gives
+ * that only to the joiner that reaps) and before a ct_threading_shutdown that
+ * returns CT_OK. */
+#if defined(CT__TSAN)
+void AnnotateIgnoreSyncBegin(const char *file, int line);
+void AnnotateIgnoreSyncEnd(const char *file, int line);
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define TSAN_HIDE_BEGIN() (AnnotateIgnoreSyncBegin(__FILE__, __LINE__), \
+                           AnnotateIgnoreReadsBegin(__FILE__, __LINE__), \
+                           AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define TSAN_HIDE_END() (AnnotateIgnoreWritesEnd(__FILE__, __LINE__), \
+                         AnnotateIgnoreReadsEnd(__FILE__, __LINE__), \
+                         AnnotateIgnoreSyncEnd(__FILE__, __LINE__))
+#define TSAN_RELEASE(a) __tsan_release((void *)(a))
+#define TSAN_ACQUIRE(a) __tsan_acquire((void *)(a))
+#else
+#define TSAN_HIDE_BEGIN() ((void)0)
+#define TSAN_HIDE_END() ((void)0)
+#define TSAN_RELEASE(a) ((void)0)
+#define TSAN_ACQUIRE(a) ((void)0)
+#endif
+
+static inline void reg_lock(void)
+{
+    TSAN_HIDE_BEGIN();
+    ct_lock_acquire(&reg.lock);
+}
+
+static inline void reg_unlock(void)
+{
+    ct_lock_release(&reg.lock);
+    TSAN_HIDE_END();
+}
+
 uint64_t ct_thread_ident(void)
 {
     uint64_t id = my_ident;
@@ -243,12 +290,14 @@ static void thread_exit(struct rec *r)
 {
     bool wake_shutdown;
 
-    ct_lock_acquire(&reg.lock);
+    TSAN_RELEASE(r);
+    TSAN_RELEASE(&reg.nondaemon);
+    reg_lock();
     wake_shutdown = end_locked(r);
     r->flags |= R_EXITED;
     bump_locked(r);
     maybe_recycle_locked(r);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     if (r != &main_rec) {
         my_rec = NULL;
         my_gone = true;
@@ -318,7 +367,7 @@ static int init_fn(void *unused)
     if ((rc = ct__os_tls_create(&reg.key, key_dtor)) != CT_OK)
         return rc;
     ct__os_atfork(fork_prepare, fork_parent, fork_child);
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     main_rec.ident = ct_thread_ident();
     main_rec.name = main_name;
     main_rec.flags = R_REAPED;
@@ -331,7 +380,7 @@ static int init_fn(void *unused)
     reg.all = &main_rec;
     insert_active_locked(&main_rec);
     reg.main = &main_rec;
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     /* So that a main thread ending with pthread_exit unregisters. */
     main_rec.armed = ct__os_tls_set(&reg.key, &main_rec) == CT_OK;
     my_rec = &main_rec;
@@ -365,16 +414,17 @@ void ct__thread_main(void *p)
     if (atomic_exchange_explicit(CT__A32(&r->native_word), 1, memory_order_release) == 2)
         ct_wake_all(&r->native_word);
     r->armed = ct__os_tls_set(&reg.key, r) == CT_OK;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     ct__os_thread_set_name(&r->os, true, native, r->name);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
 
     r->fn(r->arg);
 
-    ct_lock_acquire(&reg.lock);
+    TSAN_RELEASE(&reg.nondaemon);
+    reg_lock();
     wake_shutdown = end_locked(r);
     bump_locked(r);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     ct_wake_all(&r->seq);
     if (wake_shutdown)
         ct_wake_all(&reg.nondaemon);
@@ -394,14 +444,14 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
     if (name != NULL && (copy = copy_name(name)) == NULL)
         return CT_ENOMEM;
     id = atomic_fetch_add_explicit(&next_ident, 1, memory_order_relaxed);
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     if ((r = alloc_locked()) == NULL ||
         (copy == NULL && (copy = default_name_locked("Thread-")) == NULL)) {
         if (r != NULL) {
             r->next = reg.pool;
             reg.pool = r;
         }
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         free(copy);
         return CT_ENOMEM;
     }
@@ -420,17 +470,17 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
                               ct__load_relaxed(CT__A32(&reg.nondaemon)) + 1);
         }
     }
-    ct_lock_release(&reg.lock);
+    reg_unlock();
 
     rc = ct__os_thread_create(&os, stack, r);
 
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     if (rc != CT_OK) {
         bool wake_shutdown = end_locked(r);
         r->flags |= R_EXITED | R_REAPED;
         r->flags &= ~(uint32_t)R_HANDLE;
         maybe_recycle_locked(r);
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         if (wake_shutdown)
             ct_wake_all(&reg.nondaemon);
         return rc;
@@ -445,7 +495,7 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
     }
     bump_locked(r);
     maybe_recycle_locked(r);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     ct_wake_all(&r->seq);
     t->rec = r;
     t->ident = id;
@@ -500,7 +550,7 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
         return CT_EINVAL;
     if (t->ident == ct_thread_ident())
         return CT_EDEADLK;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     for (;;) {
         uint32_t f = r->flags, s;
 
@@ -514,9 +564,9 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
             }
             if ((f & R_OS_READY) && !(f & R_JOINER)) {
                 r->flags |= R_JOINER;
-                ct_lock_release(&reg.lock);
+                reg_unlock();
                 rc = ct__os_thread_join_until(&r->os, deadline);
-                ct_lock_acquire(&reg.lock);
+                reg_lock();
                 r->flags &= ~(uint32_t)R_JOINER;
                 if (rc == CT_OK) {
                     r->flags |= R_REAPED;
@@ -538,20 +588,22 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
             goto out;
         }
         s = atomic_load_explicit(seq_of(r), memory_order_relaxed);
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         if (wake) {
             ct_wake_all(&r->seq);
             wake = false;
         }
         if (ct__wait_until(&r->seq, s, deadline) == CT_ETIMEDOUT)
             timed_out = true;
-        ct_lock_acquire(&reg.lock);
+        reg_lock();
     }
     rc = CT_OK;
 out:
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     if (wake)
         ct_wake_all(&r->seq);
+    if (rc == CT_OK)
+        TSAN_ACQUIRE(r);
     return rc;
 }
 
@@ -564,7 +616,7 @@ int ct_thread_detach(const ct_thread_t *t)
     r = t->rec;
     if (r == NULL || t->ident == 0)
         return CT_EINVAL;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     if (r->ident == t->ident) {
         if (!(r->flags & R_LIBRARY)) {
             rc = CT_EINVAL;
@@ -579,7 +631,7 @@ int ct_thread_detach(const ct_thread_t *t)
             maybe_recycle_locked(r);
         }
     }
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     return rc;
 }
 
@@ -599,13 +651,13 @@ static CT__NOINLINE int current_slow(ct_thread_t *out)
         return rc;
     if ((r = my_rec) == NULL) {
         id = ct_thread_ident();
-        ct_lock_acquire(&reg.lock);
+        reg_lock();
         if ((r = alloc_locked()) == NULL || (r->name = default_name_locked("Dummy-")) == NULL) {
             if (r != NULL) {
                 r->next = reg.pool;
                 reg.pool = r;
             }
-            ct_lock_release(&reg.lock);
+            reg_unlock();
             return CT_ENOMEM;
         }
         r->ident = id;
@@ -617,13 +669,13 @@ static CT__NOINLINE int current_slow(ct_thread_t *out)
         ct__store_relaxed(CT__A32(&r->native_word), 1);
         r->dtor_rounds = 0;
         insert_active_locked(r);
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         if (ct__os_tls_set(&reg.key, r) != CT_OK) {
-            ct_lock_acquire(&reg.lock);
+            reg_lock();
             (void)end_locked(r);
             r->flags |= R_EXITED;
             maybe_recycle_locked(r);
-            ct_lock_release(&reg.lock);
+            reg_unlock();
             return CT_ENOMEM;
         }
         r->armed = true;
@@ -656,14 +708,14 @@ void ct_thread_main(ct_thread_t *out)
     *out = none;
     if (ensure_init() != CT_OK)
         return;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     if (reg.main == NULL) {
         /* A fork child whose forking thread had no record: it is the main
          * thread now. */
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         if (ct_thread_current(&me) != CT_OK)
             return;
-        ct_lock_acquire(&reg.lock);
+        reg_lock();
         if (reg.main == NULL && handle_live_locked(&me, me.rec))
             reg.main = me.rec;
     }
@@ -671,7 +723,7 @@ void ct_thread_main(ct_thread_t *out)
         out->rec = reg.main;
         out->ident = reg.main->ident;
     }
-    ct_lock_release(&reg.lock);
+    reg_unlock();
 }
 
 const char *ct_thread_name(const ct_thread_t *t)
@@ -682,10 +734,10 @@ const char *ct_thread_name(const ct_thread_t *t)
     assert(t != NULL);
     if ((r = t->rec) == NULL)
         return name;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     if (handle_live_locked(t, r) && r->name != NULL)
         name = r->name;
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     return name;
 }
 
@@ -699,9 +751,9 @@ int ct_thread_set_name(const ct_thread_t *t, const char *name)
         return CT_EINVAL;
     if ((copy = copy_name(name)) == NULL)
         return CT_ENOMEM;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     if (!handle_live_locked(t, r)) {
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         free(copy);
         return CT_EINVAL;
     }
@@ -715,7 +767,7 @@ int ct_thread_set_name(const ct_thread_t *t, const char *name)
     else if ((r->flags & R_OS_READY) && !(r->flags & R_EXITED))
         ct__os_thread_set_name(&r->os, false,
                                ct__load_relaxed(CT__A64(&r->native_id)), copy);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     if (old != main_name)
         free(old);
     return CT_OK;
@@ -738,21 +790,21 @@ uint64_t ct_thread_native_id(const ct_thread_t *t)
         uint32_t zero = 0;
         uint64_t id;
 
-        ct_lock_acquire(&reg.lock);
+        reg_lock();
         if (!handle_live_locked(t, r)) {
-            ct_lock_release(&reg.lock);
+            reg_unlock();
             return 0;
         }
         if (atomic_load_explicit(CT__A32(&r->native_word), memory_order_acquire) == 1) {
             id = ct__load_relaxed(CT__A64(&r->native_id));
-            ct_lock_release(&reg.lock);
+            reg_unlock();
             return id;
         }
         /* Just started: it publishes its id before anything else. */
         (void)atomic_compare_exchange_strong_explicit(CT__A32(&r->native_word), &zero, 2,
                                                       memory_order_relaxed,
                                                       memory_order_relaxed);
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         (void)ct__wait_until(&r->native_word, 2, CT__NO_DEADLINE);
     }
 }
@@ -773,9 +825,9 @@ bool ct_thread_is_alive(const ct_thread_t *t)
     assert(t != NULL);
     if ((r = t->rec) == NULL)
         return false;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     alive = handle_live_locked(t, r) && !(r->flags & R_ENDED);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     return alive;
 }
 
@@ -787,9 +839,9 @@ bool ct_thread_is_daemon(const ct_thread_t *t)
     assert(t != NULL);
     if ((r = t->rec) == NULL)
         return false;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     daemon = handle_live_locked(t, r) && (r->flags & R_DAEMON);
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     return daemon;
 }
 
@@ -808,17 +860,17 @@ int ct_thread_enumerate(void (*fn)(const ct_thread_t *, void *), void *arg)
     assert(fn != NULL);
     if (ensure_init() != CT_OK)
         return 0;
-    ct_lock_acquire(&reg.lock);
+    reg_lock();
     n = atomic_load_explicit(&reg.n_active, memory_order_relaxed);
     if ((snap = malloc((n ? n : 1) * sizeof *snap)) == NULL) {
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         return CT_ENOMEM;
     }
     for (struct rec *r = reg.active; r != NULL; r = r->next, i++) {
         snap[i].rec = r;
         snap[i].ident = r->ident;
     }
-    ct_lock_release(&reg.lock);
+    reg_unlock();
     assert(i == n);
     for (i = 0; i < n; i++)
         fn(&snap[i], arg);
@@ -837,16 +889,18 @@ int ct_threading_shutdown(int64_t timeout_ns)
         return rc;
     if (me != NULL) {
         bool waits_for_itself;
-        ct_lock_acquire(&reg.lock);
+        reg_lock();
         waits_for_itself = (me->flags & R_COUNTED) != 0;
-        ct_lock_release(&reg.lock);
+        reg_unlock();
         if (waits_for_itself)
             return CT_EDEADLK;
     }
     for (;;) {
         uint32_t n = atomic_load_explicit(w, memory_order_acquire);
-        if (n == 0)
+        if (n == 0) {
+            TSAN_ACQUIRE(&reg.nondaemon);
             return CT_OK;
+        }
         if (ct__wait_until(&reg.nondaemon, n, deadline) == CT_ETIMEDOUT &&
             atomic_load_explicit(w, memory_order_acquire) != 0)
             return CT_ETIMEDOUT;

@@ -129,6 +129,7 @@ struct self_view {
     bool alive_inside, same_record;
     int join_self_rc, current_rc;
     uint32_t *gate;
+    atomic_int looked;
 };
 
 static void look_at_self(void *p)
@@ -144,6 +145,7 @@ static void look_at_self(void *p)
     v->native_of_current = ct_thread_native_id(&me);
     v->alive_inside = ct_thread_is_alive(&me);
     v->join_self_rc = ct_thread_join(&me, 0);
+    atomic_store(&v->looked, 1);
     if (v->gate)
         gate_wait(v->gate);
 }
@@ -213,6 +215,10 @@ Test(thread, names_are_set_from_inside_and_outside_and_reach_the_os)
 
     cr_assert_eq(ct_thread_start_ex(&t, &o, look_at_self, &v), CT_OK);
     cr_assert_str_eq(ct_thread_name(&t), "named-at-start");
+    /* A name read must not overlap a rename of the same thread (see the
+     * contract): let the worker finish reading its own first. */
+    cr_assert(t_await(&v.looked, CT_SEC(30)));
+    cr_assert_str_eq(v.name, "named-at-start");
     cr_assert_eq(ct_thread_set_name(&t, NULL), CT_EINVAL);
     cr_assert_str_eq(ct_thread_name(&t), "named-at-start", "a failed rename changed nothing");
     cr_assert_eq(ct_thread_set_name(&t, "a-rather-long-thread-name"), CT_OK);
