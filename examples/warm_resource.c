@@ -122,7 +122,7 @@ static void on_idle_timer(void *arg)
 /* ---- the owner thread: the only one that touches the resource ---------- */
 static void resource_start(struct owner *o)
 {
-    ct_wait(&(uint32_t){0}, 0, START_NS);          /* simulate a slow start */
+    ct_sleep(START_NS);                            /* simulate a slow start */
     o->running = true;
     atomic_fetch_add(&o->starts, 1);
     printf("  [owner] resource started\n");

@@ -1,5 +1,4 @@
-/* cthreading — one-time initialisation (pthread_once, C11 call_once, with a
- * retry after failure).
+/* cthreading — one-time initialisation: pthread_once / call_once, with retry.
  *
  * SPDX-License-Identifier: MIT
  */
