@@ -85,6 +85,7 @@ struct rec {
     void *arg;
     struct rec *prev, *next;    /* active list; next = pool link */
     struct rec *all_next;       /* every record ever made (for fork) */
+    unsigned seq_waiters;       /* joiners asleep on seq (never reset) */
     unsigned dtor_rounds;       /* the thread's own: key destructor re-arms */
     bool armed;                 /* the thread's own: its key slot holds rec */
 };
@@ -172,9 +173,12 @@ uint64_t ct_thread_ident(void)
 
 static inline _Atomic uint32_t *seq_of(struct rec *r) { return CT__A32(&r->seq); }
 
-static void bump_locked(struct rec *r)
+/* Bumps r->seq; returns true if a joiner sleeps on it (the caller wakes it
+ * after dropping the lock: no wake-up syscall when nobody waits). */
+static bool bump_locked(struct rec *r)
 {
     atomic_fetch_add_explicit(seq_of(r), 1, memory_order_relaxed);
+    return r->seq_waiters != 0;
 }
 
 static void insert_active_locked(struct rec *r)
@@ -219,14 +223,15 @@ static bool end_locked(struct rec *r)
     return wake;
 }
 
-/* Returns r to the pool if nothing refers to it any more. */
-static void maybe_recycle_locked(struct rec *r)
+/* Returns r to the pool if nothing refers to it any more.  Returns true if
+ * joiners sleep on r->seq (to be woken after the lock is dropped). */
+static bool maybe_recycle_locked(struct rec *r)
 {
     uint32_t f = r->flags;
 
     if (r == &main_rec || (f & R_HANDLE) || !(f & R_EXITED) || !(f & R_REAPED) ||
         (f & R_JOINER))
-        return;
+        return false;
     if (r->name != main_name)
         free(r->name);
     r->name = NULL;
@@ -238,9 +243,9 @@ static void maybe_recycle_locked(struct rec *r)
     ct__store_relaxed(CT__A64(&r->native_id), 0);
     if (atomic_exchange_explicit(CT__A32(&r->native_word), 0, memory_order_relaxed) == 2)
         ct_wake_all(&r->native_word);
-    bump_locked(r);
     r->next = reg.pool;
     reg.pool = r;
+    return bump_locked(r);
 }
 
 /* A record from the pool or a new one (NULL if out of memory). */
@@ -288,21 +293,22 @@ static bool handle_live_locked(const ct_thread_t *t, const struct rec *r)
  * end of the trampoline when the key could not be set). */
 static void thread_exit(struct rec *r)
 {
-    bool wake_shutdown;
+    bool wake_shutdown, wake;
 
     TSAN_RELEASE(r);
     TSAN_RELEASE(&reg.nondaemon);
     reg_lock();
     wake_shutdown = end_locked(r);
     r->flags |= R_EXITED;
-    bump_locked(r);
-    maybe_recycle_locked(r);
+    wake = bump_locked(r);
+    wake |= maybe_recycle_locked(r);
     reg_unlock();
     if (r != &main_rec) {
         my_rec = NULL;
         my_gone = true;
     }
-    ct_wake_all(&r->seq);
+    if (wake)
+        ct_wake_all(&r->seq);
     if (wake_shutdown)
         ct_wake_all(&reg.nondaemon);
 }
@@ -344,8 +350,9 @@ static void fork_child(void)
         (void)end_locked(r);
         r->flags |= R_EXITED | R_REAPED;
         r->flags &= ~(uint32_t)R_JOINER;
-        bump_locked(r);
-        maybe_recycle_locked(r);
+        r->seq_waiters = 0;
+        (void)bump_locked(r);
+        (void)maybe_recycle_locked(r);
     }
     my_native = 0;
     if (me != NULL) {
@@ -405,7 +412,8 @@ void ct__thread_main(void *p)
 {
     struct rec *r = p;
     uint64_t native = ct__os_native_id_self();
-    bool wake_shutdown;
+    bool wake_shutdown, wake;
+    char os_name[256];
 
     my_ident = r->ident;
     my_rec = r;
@@ -415,17 +423,19 @@ void ct__thread_main(void *p)
         ct_wake_all(&r->native_word);
     r->armed = ct__os_tls_set(&reg.key, r) == CT_OK;
     reg_lock();
-    ct__os_thread_set_name(&r->os, true, native, r->name);
+    snprintf(os_name, sizeof os_name, "%s", r->name);
     reg_unlock();
+    ct__os_thread_set_name(&r->os, true, native, os_name);
 
     r->fn(r->arg);
 
     TSAN_RELEASE(&reg.nondaemon);
     reg_lock();
     wake_shutdown = end_locked(r);
-    bump_locked(r);
+    wake = bump_locked(r);
     reg_unlock();
-    ct_wake_all(&r->seq);
+    if (wake)
+        ct_wake_all(&r->seq);
     if (wake_shutdown)
         ct_wake_all(&reg.nondaemon);
     if (!r->armed)
@@ -439,6 +449,7 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
     struct rec *r;
     ct__os_thread_t os;
     uint64_t id;
+    bool wake;
     int rc;
 
     if (name != NULL && (copy = copy_name(name)) == NULL)
@@ -479,8 +490,10 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
         bool wake_shutdown = end_locked(r);
         r->flags |= R_EXITED | R_REAPED;
         r->flags &= ~(uint32_t)R_HANDLE;
-        maybe_recycle_locked(r);
+        wake = maybe_recycle_locked(r);
         reg_unlock();
+        if (wake)
+            ct_wake_all(&r->seq);
         if (wake_shutdown)
             ct_wake_all(&reg.nondaemon);
         return rc;
@@ -493,10 +506,11 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
         ct__os_thread_detach(&r->os);
         r->flags |= R_REAPED;
     }
-    bump_locked(r);
-    maybe_recycle_locked(r);
+    wake = bump_locked(r);
+    wake |= maybe_recycle_locked(r);
     reg_unlock();
-    ct_wake_all(&r->seq);
+    if (wake)
+        ct_wake_all(&r->seq);
     t->rec = r;
     t->ident = id;
     return CT_OK;
@@ -556,38 +570,40 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
 
         if (r->ident != t->ident)
             break;                          /* released: it exited long ago */
-        if (f & R_EXITED) {
-            if (f & R_REAPED) {
-                r->flags &= ~(uint32_t)R_HANDLE;   /* the first CT_OK releases */
-                maybe_recycle_locked(r);
-                break;
+        if ((f & R_EXITED) && (f & R_REAPED)) {
+            r->flags &= ~(uint32_t)R_HANDLE;       /* the first CT_OK releases */
+            wake |= maybe_recycle_locked(r);
+            break;
+        }
+        /* Become the one joiner in the OS join: once the thread ran its last
+         * exit destructor, or at once for a join without a timeout (one
+         * hand-off instead of two: pthread_join then waits for everything). */
+        if ((f & R_LIBRARY) && (f & R_OS_READY) && !(f & (R_JOINER | R_REAPED)) &&
+            ((f & R_EXITED) || deadline == CT__NO_DEADLINE)) {
+            r->flags |= R_JOINER;
+            reg_unlock();
+            rc = ct__os_thread_join_until(&r->os, deadline);
+            reg_lock();
+            r->flags &= ~(uint32_t)R_JOINER;
+            if (rc == CT_OK) {
+                r->flags |= R_REAPED | R_EXITED;
+            } else if (r->flags & R_DETACHED) {
+                ct__os_thread_detach(&r->os);   /* detach came meanwhile */
+                r->flags |= R_REAPED;
             }
-            if ((f & R_OS_READY) && !(f & R_JOINER)) {
-                r->flags |= R_JOINER;
-                reg_unlock();
-                rc = ct__os_thread_join_until(&r->os, deadline);
-                reg_lock();
-                r->flags &= ~(uint32_t)R_JOINER;
-                if (rc == CT_OK) {
-                    r->flags |= R_REAPED;
-                } else if (r->flags & R_DETACHED) {
-                    ct__os_thread_detach(&r->os);   /* detach came meanwhile */
-                    r->flags |= R_REAPED;
-                }
-                bump_locked(r);
-                wake = true;
-                if (!(r->flags & R_REAPED)) {
-                    rc = CT_ETIMEDOUT;
-                    goto out;
-                }
-                continue;
+            wake |= bump_locked(r);
+            if (!(r->flags & R_REAPED)) {
+                rc = CT_ETIMEDOUT;
+                goto out;
             }
+            continue;
         }
         if (timed_out) {
             rc = CT_ETIMEDOUT;
             goto out;
         }
         s = atomic_load_explicit(seq_of(r), memory_order_relaxed);
+        r->seq_waiters++;
         reg_unlock();
         if (wake) {
             ct_wake_all(&r->seq);
@@ -596,6 +612,7 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
         if (ct__wait_until(&r->seq, s, deadline) == CT_ETIMEDOUT)
             timed_out = true;
         reg_lock();
+        r->seq_waiters--;
     }
     rc = CT_OK;
 out:
@@ -610,6 +627,7 @@ out:
 int ct_thread_detach(const ct_thread_t *t)
 {
     struct rec *r;
+    bool wake = false;
     int rc = CT_OK;
 
     assert(t != NULL);
@@ -627,11 +645,13 @@ int ct_thread_detach(const ct_thread_t *t)
                 ct__os_thread_detach(&r->os);
                 r->flags |= R_REAPED;
             }
-            bump_locked(r);
-            maybe_recycle_locked(r);
+            wake = bump_locked(r);
+            wake |= maybe_recycle_locked(r);
         }
     }
     reg_unlock();
+    if (wake)
+        ct_wake_all(&r->seq);
     return rc;
 }
 
@@ -674,7 +694,7 @@ static CT__NOINLINE int current_slow(ct_thread_t *out)
             reg_lock();
             (void)end_locked(r);
             r->flags |= R_EXITED;
-            maybe_recycle_locked(r);
+            (void)maybe_recycle_locked(r);
             reg_unlock();
             return CT_ENOMEM;
         }
