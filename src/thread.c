@@ -482,6 +482,9 @@ static int start_common(ct_thread_t *t, const char *name, uint32_t flags, size_t
         }
     }
     reg_unlock();
+    /* A recycled record: what its previous thread did to it outside the
+     * lock happens-before this reuse (see thread_exit). */
+    TSAN_ACQUIRE(r);
 
     rc = ct__os_thread_create(&os, stack, r);
 
@@ -690,6 +693,7 @@ static CT__NOINLINE int current_slow(ct_thread_t *out)
         r->dtor_rounds = 0;
         insert_active_locked(r);
         reg_unlock();
+        TSAN_ACQUIRE(r);
         if (ct__os_tls_set(&reg.key, r) != CT_OK) {
             reg_lock();
             (void)end_locked(r);
