@@ -644,3 +644,51 @@ Test(thread, join_timeout_holds_while_a_slow_local_destructor_runs, .timeout = 1
     cr_assert_eq(atomic_load(&slow_dtor_done), 1, "CT_OK means the exit destructors ran");
     ct_local_destroy(&k);
 }
+
+/* ---- fork: the child's registry holds its one thread ------------------------------ */
+#if !defined(_WIN32)
+#include <sys/wait.h>
+
+static int child_checks(const ct_thread_t *other)
+{
+    ct_thread_t me, m;
+    if (ct_thread_active_count() != 1)
+        return 10;
+    if (ct_thread_is_alive(other) || ct_thread_join(other, 0) != CT_OK)
+        return 11;
+    if (ct_thread_current(&me) != CT_OK)
+        return 12;
+    ct_thread_main(&m);
+    if (ct_thread_ident_of(&m) != ct_thread_ident_of(&me))
+        return 13;
+    if (ct_thread_native_id(&me) != (uint64_t)getpid())
+        return 14;
+    if (ct_threading_shutdown(0) != CT_OK)
+        return 15;
+#if !defined(CT__TSAN)      /* TSan kills a forked child that starts threads */
+    ct_thread_t t;
+    uint32_t open = 1;
+    if (ct_thread_start(&t, wait_on_gate, &open) != CT_OK || ct_thread_join(&t, CT_SEC(30)) != CT_OK)
+        return 16;
+#endif
+    return 0;
+}
+
+Test(thread, fork_child_sees_only_its_own_thread, .timeout = 60)
+{
+    uint32_t gate = 0;
+    ct_thread_t t;
+    cr_assert_eq(ct_thread_start(&t, wait_on_gate, &gate), CT_OK);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0)
+        _exit(child_checks(&t));
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "child crashed");
+    cr_assert_eq(WEXITSTATUS(status), 0, "child check %d failed", WEXITSTATUS(status));
+    cr_assert(ct_thread_is_alive(&t), "the parent's thread is untouched");
+    gate_open(&gate);
+    cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
+}
+#endif
