@@ -66,6 +66,7 @@ Test(thread, ident_is_stable_unique_and_never_reused)
 #if defined(_WIN32)
 #include <windows.h>
 #include <process.h>
+#include <wchar.h>
 #else
 #include <pthread.h>
 #include <signal.h>
@@ -255,6 +256,20 @@ Test(thread, names_are_set_from_inside_and_outside_and_reach_the_os)
         cr_assert_eq(pthread_getname_np(pthread_self(), os, sizeof os), 0);
         /* 16 bytes would split the last "é": cut at 14. */
         cr_assert_str_eq(os, "caf\xc3\xa9-\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "OS name '%s'", os);
+    }
+#endif
+#if defined(_WIN32)
+    {
+        typedef HRESULT (WINAPI *get_fn)(HANDLE, PWSTR *);
+        get_fn get = (get_fn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"kernel32.dll"),
+                                                            "GetThreadDescription");
+        if (get != NULL) {      /* Windows 10 1607+ and Wine */
+            PWSTR w = NULL;
+            cr_assert(SUCCEEDED(get(GetCurrentThread(), &w)));
+            cr_assert(wcscmp(w, L"caf\u00e9-\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9") == 0,
+                      "SetThreadDescription was not called");
+            LocalFree(w);
+        }
     }
 #endif
     cr_assert_eq(ct_thread_set_name(&me, saved), CT_OK);
