@@ -388,8 +388,10 @@ static int init_fn(void *unused)
     insert_active_locked(&main_rec);
     reg.main = &main_rec;
     reg_unlock();
-    /* So that a main thread ending with pthread_exit unregisters. */
-    main_rec.armed = ct__os_tls_set(&reg.key, &main_rec) == CT_OK;
+    /* The main record's slot is not armed: the main thread counts as alive
+     * until the process ends.  (An exit destructor for it would run during
+     * process exit on Windows, after the other threads were terminated —
+     * possibly inside reg.lock.) */
     my_rec = &main_rec;
     return CT_OK;
 }

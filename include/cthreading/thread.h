@@ -10,8 +10,9 @@
  * released — by the first ct_thread_join that returns CT_OK (on any copy) or
  * by ct_thread_detach (on any copy), whichever comes first.  Every started
  * thread must be joined until CT_OK or detached, else its record and OS
- * thread stay (like pthread_join / pthread_detach).  Records of main and
- * foreign threads are released when those threads exit.  Record memory is
+ * thread stay (like pthread_join / pthread_detach).  Records of foreign
+ * threads are released when those threads exit; the main thread's record
+ * lives as long as the process (it counts as alive until the process ends).  Record memory is
  * returned to the library's pool, never to the system, and each carries the
  * thread's ident, which is never reused: so a handle whose record was
  * released is always safe to use and reads as an ended thread
@@ -78,7 +79,8 @@ CT_API int ct_thread_start(ct_thread_t *t, void (*fn)(void *), void *arg);
  * CT_ETIMEDOUT if it has not exited in time (nothing changed: join again);
  * CT_EINVAL / CT_EOVERFLOW for a bad timeout (checked first) or CT_EINVAL for
  * a handle that was never started; CT_EDEADLK if t is the calling thread.
- * Joining the main thread or a foreign thread waits until it exits. A
+ * Joining a foreign thread waits until it exits (the main thread: forever
+ * or until the timeout). A
  * detached thread can still be joined (CT_OK once it exited). */
 CT_API int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns);
 
