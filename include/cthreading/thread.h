@@ -133,7 +133,8 @@ CT_API uint64_t ct_thread_native_id(const ct_thread_t *t);
 CT_API uint64_t ct_thread_native_id_self(void);
 
 /* Thread.is_alive(): true from ct_thread_start until the thread's function
- * returned; for main and foreign threads, until they exit.  False for a
+ * returned; for foreign threads, until they exit; always for the main
+ * thread (until the process ends).  False for a
  * zeroed or released handle. */
 CT_API bool ct_thread_is_alive(const ct_thread_t *t);
 
