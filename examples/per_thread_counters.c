@@ -84,7 +84,7 @@ int main(void)
     /* Snapshots while the workers run (approximate: a thread may retire
      * between reading `retired` and the foreach). */
     for (int i = 0; i < 3; i++) {
-        ct_wait(&(uint32_t){0}, 0, CT_MS(5));
+        ct_sleep(CT_MS(5));
         printf("running total: %llu\n", (unsigned long long)total());
     }
     for (int i = 0; i < THREADS; i++)

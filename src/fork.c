@@ -12,6 +12,7 @@
 /* In the lock order of internal/fork.h. */
 static const struct ct__fork_hooks *const services[] = {
     &ct__local_fork_hooks, &ct__timer_fork_hooks, &ct__gil_fork_hooks,
+    &ct__thread_fork_hooks,
 };
 #define N_SERVICES (sizeof services / sizeof services[0])
 

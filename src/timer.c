@@ -53,6 +53,7 @@
 #include "internal/atomic.h"
 #include "internal/fork.h"
 #include "internal/platform.h"
+#include "internal/thread.h"
 #include "platform/os.h"
 #include "wait/wait.h"
 
@@ -243,7 +244,8 @@ static void spawn_worker(void)
 {
     struct pool_thread *w = calloc(1, sizeof *w);
 
-    if (w == NULL || ct_thread_start(&w->thread, worker_main, w) != CT_OK) {
+    if (w == NULL ||
+        ct__thread_start_service(&w->thread, "ct-timer-worker", worker_main, w) != CT_OK) {
         free(w);
         ct_lock_acquire(&svc.lock);
         svc.n_workers--;     /* the service retries after GROW_DELAY_NS */
@@ -294,7 +296,7 @@ static int ensure_service_locked(void)
         svc.service_running = true;
         svc.service_starting = true;
         ct_lock_release(&svc.lock);
-        rc = ct_thread_start(&s->thread, service_main, s);
+        rc = ct__thread_start_service(&s->thread, "ct-timer", service_main, s);
         ct_lock_acquire(&svc.lock);
         svc.service_starting = false;
         atomic_fetch_add_explicit(CT__A32(&svc.start_word), 1, memory_order_relaxed);

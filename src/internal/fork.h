@@ -16,6 +16,8 @@
  *   2. Timer: svc.lock (src/timer.c).  Callbacks run without it.
  *   3. GIL: registry_lock, then the queue_lock of every registered GIL in
  *      registry order (src/gil.c).  No library code runs under them.
+ *   4. Thread registry: reg.lock (src/thread.c), innermost: taken under the
+ *      others (a thread started from a foreach callback), never around them.
  * No service takes a lock of a service above it while holding its own, so
  * prepare cannot deadlock against a running thread.
  *
@@ -25,7 +27,7 @@
  * lock, and a handler registered during a fork is skipped by that fork).
  * Every service also calls ct__fork_ready() before it first takes its lock,
  * which registers the handler if no constructor ran (compilers without
- * constructors).  The handlers always run all three services' hooks (a lock
+ * constructors).  The handlers always run every service' hooks (a lock
  * of an unused service is free: taking it costs nothing).  No library lock
  * is held around a registration, and none of the hooks blocks on anything
  * but the locks above, so a fork inside a ct_local_foreach callback
@@ -47,7 +49,7 @@ struct ct__fork_hooks {
 /* Each service's hooks (src/local.c, src/timer.c, src/gil.c); src/fork.c
  * runs them in the lock order above. */
 extern const struct ct__fork_hooks ct__local_fork_hooks, ct__timer_fork_hooks,
-    ct__gil_fork_hooks;
+    ct__gil_fork_hooks, ct__thread_fork_hooks;
 
 /* Registers the library's atfork handler once per process (cheap after the
  * first call).  Aborts the process if the OS refuses (pthread_atfork's

@@ -51,4 +51,15 @@
 #  define CT__CONSTRUCTOR
 #endif
 
+/* CT__CONSTRUCTOR: the function runs when the library is loaded (before main
+ * for a program linked with it).  Where the compiler offers no such hook,
+ * CT__HAVE_CONSTRUCTOR is 0 and callers initialise lazily. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define CT__HAVE_CONSTRUCTOR 1
+#  define CT__CONSTRUCTOR __attribute__((constructor))
+#else
+#  define CT__HAVE_CONSTRUCTOR 0
+#  define CT__CONSTRUCTOR
+#endif
+
 #endif /* CT_INTERNAL_PLATFORM_H */

@@ -1,4 +1,5 @@
-/* Platform layer for POSIX systems: the monotonic clock and OS threads.
+/* Platform layer for POSIX systems: the monotonic clock, OS threads (stack
+ * size, timed join, names, native ids), thread-local slots and fork hooks.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -9,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <limits.h>
+#include <sched.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #include "os.h"
 
-_Static_assert(sizeof(pthread_t) <= sizeof(((ct_thread_t *)0)->handle),
-               "pthread_t must fit ct_thread_t.handle");
+_Static_assert(sizeof(pthread_t) <= sizeof(((ct__os_thread_t *)0)->v),
+               "pthread_t must fit ct__os_thread_t");
 
 int64_t ct__now_ns(void)
 {
@@ -23,39 +27,177 @@ int64_t ct__now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void *posix_trampoline(void *t)
+static pthread_t tid_of(const ct__os_thread_t *h)
 {
-    ct__thread_main((ct_thread_t *)t);
+    pthread_t tid;
+    memcpy(&tid, h->v, sizeof tid);
+    return tid;
+}
+
+static void fatal(const char *call, int err)
+{
+    fprintf(stderr, "cthreading: %s failed: %s\n", call, strerror(err));
+    abort();
+}
+
+static void *posix_trampoline(void *rec)
+{
+    ct__thread_main(rec);
     return NULL;
 }
 
-int ct__os_thread_create(ct_thread_t *t)
-{
-    pthread_t tid;
-    int err = pthread_create(&tid, NULL, posix_trampoline, t);
+/* CPython's threading.stack_size() refuses less than 32 KiB; the platform's
+ * own minimum (PTHREAD_STACK_MIN, 16 KiB on x86-64 glibc) can be larger. */
+#define CT_STACK_MIN ((size_t)32768)
 
+int ct__os_stack_size(size_t requested, size_t *actual)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t min = CT_STACK_MIN, p = page > 0 ? (size_t)page : 4096;
+
+    if ((size_t)PTHREAD_STACK_MIN > min)
+        min = (size_t)PTHREAD_STACK_MIN;
+    if (requested < min)
+        return CT_EINVAL;
+    if (requested > SIZE_MAX - (p - 1))
+        return CT_EAGAIN;
+    *actual = (requested + p - 1) / p * p;
+    return CT_OK;
+}
+
+int ct__os_thread_create(ct__os_thread_t *h, size_t stack_size, void *arg)
+{
+    pthread_attr_t attr, *ap = NULL;
+    pthread_t tid;
+    int err;
+
+    if (stack_size != 0) {
+        if ((err = pthread_attr_init(&attr)) != 0)
+            return err == ENOMEM ? CT_ENOMEM : CT_EAGAIN;
+        ap = &attr;
+        if ((err = pthread_attr_setstacksize(ap, stack_size)) != 0) {
+            pthread_attr_destroy(ap);
+            return CT_EINVAL;
+        }
+    }
+    err = pthread_create(&tid, ap, posix_trampoline, arg);
+    if (ap != NULL)
+        pthread_attr_destroy(ap);
     if (err == EAGAIN)
         return CT_EAGAIN;
     if (err == ENOMEM)
         return CT_ENOMEM;
-    if (err != 0) {
-        fprintf(stderr, "cthreading: pthread_create failed: %s\n", strerror(err));
-        abort();
-    }
-    memcpy(t->handle, &tid, sizeof tid);
+    if (err == EINVAL && ap != NULL)
+        return CT_EINVAL;
+    if (err != 0)
+        fatal("pthread_create", err);
+    memset(h, 0, sizeof *h);
+    memcpy(h->v, &tid, sizeof tid);
     return CT_OK;
 }
 
-void ct__os_thread_join(ct_thread_t *t)
+int ct__os_thread_join_until(ct__os_thread_t *h, int64_t deadline)
 {
-    pthread_t tid;
+    pthread_t tid = tid_of(h);
     int err;
 
-    memcpy(&tid, t->handle, sizeof tid);
-    if ((err = pthread_join(tid, NULL)) != 0) {
-        fprintf(stderr, "cthreading: pthread_join failed: %s\n", strerror(err));
-        abort();
+    if (deadline == CT__NO_DEADLINE) {
+        if ((err = pthread_join(tid, NULL)) != 0)
+            fatal("pthread_join", err);
+        return CT_OK;
     }
+#if defined(__GLIBC__) || defined(__linux__)
+    /* pthread_timedjoin_np takes a CLOCK_REALTIME deadline (ThreadSanitizer
+     * intercepts it, not pthread_clockjoin_np).  The caller only gets here
+     * once the thread ran the library's last-round exit destructor, so this
+     * wait covers the system's own teardown: a wall-clock jump during it is
+     * the only way to wait past the monotonic deadline, and each slice is
+     * recomputed from the monotonic clock. */
+    for (;;) {
+        int64_t left = deadline - ct__now_ns();
+        struct timespec ts;
+
+        if (left <= 0) {
+            err = pthread_tryjoin_np(tid, NULL);
+            if (err == EBUSY)
+                return CT_ETIMEDOUT;
+            if (err != 0)
+                fatal("pthread_tryjoin_np", err);
+            return CT_OK;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(left / 1000000000);
+        ts.tv_nsec += (long)(left % 1000000000);
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        err = pthread_timedjoin_np(tid, NULL, &ts);
+        if (err == 0)
+            return CT_OK;
+        if (err != ETIMEDOUT)
+            fatal("pthread_timedjoin_np", err);
+    }
+#else
+    /* No timed join: the caller waited (with its timeout) for the thread's
+     * last-round exit destructor; only the system's teardown is left. */
+    if ((err = pthread_join(tid, NULL)) != 0)
+        fatal("pthread_join", err);
+    return CT_OK;
+#endif
+}
+
+void ct__os_thread_detach(ct__os_thread_t *h)
+{
+    int err = pthread_detach(tid_of(h));
+    if (err != 0)
+        fatal("pthread_detach", err);
+}
+
+void ct__os_thread_self(ct__os_thread_t *h)
+{
+    pthread_t me = pthread_self();
+    memset(h, 0, sizeof *h);
+    memcpy(h->v, &me, sizeof me);
+}
+
+void ct__os_thread_set_name(const ct__os_thread_t *h, bool self, uint64_t native_id,
+                            const char *name)
+{
+    char buf[16];
+    size_t n = strlen(name);
+
+    (void)native_id;
+    if (n > sizeof buf - 1) {
+        n = sizeof buf - 1;
+        /* Do not cut a UTF-8 sequence: back off over continuation bytes. */
+        while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(buf, name, n);
+    buf[n] = '\0';
+#if defined(__GLIBC__) || defined(__linux__)
+    (void)pthread_setname_np(self ? pthread_self() : tid_of(h), buf);
+#else
+    (void)h, (void)self;
+#endif
+}
+
+uint64_t ct__os_native_id_self(void)
+{
+#if defined(__linux__)
+    return (uint64_t)syscall(SYS_gettid);
+#else
+    uint64_t id = 0;
+    pthread_t me = pthread_self();
+    memcpy(&id, &me, sizeof me < sizeof id ? sizeof me : sizeof id);
+    return id;
+#endif
+}
+
+void ct__os_yield(void)
+{
+    sched_yield();
 }
 
 _Static_assert(sizeof(pthread_key_t) <= sizeof(((ct__os_tls_t *)0)->slot),
@@ -88,13 +230,16 @@ int ct__os_tls_set(const ct__os_tls_t *k, void *value)
     return pthread_setspecific((pthread_key_t)k->slot, value) == 0 ? CT_OK : CT_ENOMEM;
 }
 
+unsigned ct__os_tls_dtor_rounds(void)
+{
+    return PTHREAD_DESTRUCTOR_ITERATIONS;
+}
+
 void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     int err = pthread_atfork(prepare, parent, child);
-    if (err != 0) {
-        fprintf(stderr, "cthreading: pthread_atfork failed: %s\n", strerror(err));
-        abort();
-    }
+    if (err != 0)
+        fatal("pthread_atfork", err);
 }
 
 unsigned ct__os_cpu_count(void)

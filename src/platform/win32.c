@@ -30,11 +30,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 
 #include "os.h"
 
-_Static_assert(sizeof(HANDLE) <= sizeof(((ct_thread_t *)0)->handle),
-               "HANDLE must fit ct_thread_t.handle");
+_Static_assert(sizeof(HANDLE) <= sizeof(((ct__os_thread_t *)0)->v),
+               "HANDLE must fit ct__os_thread_t");
 _Static_assert(sizeof(DWORD) <= sizeof(((ct__os_tls_t *)0)->slot),
                "an FLS index must fit ct__os_tls_t.slot");
 
@@ -67,36 +68,142 @@ int64_t ct__now_ns(void)
 
 /* ---- threads -------------------------------------------------------------------- */
 
-static unsigned __stdcall win32_trampoline(void *t)
+static HANDLE handle_of(const ct__os_thread_t *h)
 {
-    ct__thread_main((ct_thread_t *)t);
+    HANDLE x;
+    memcpy(&x, h->v, sizeof x);
+    return x;
+}
+
+static unsigned __stdcall win32_trampoline(void *rec)
+{
+    ct__thread_main(rec);
     return 0;
 }
 
-int ct__os_thread_create(ct_thread_t *t)
-{
-    uintptr_t h;
+/* CPython's threading.stack_size() minimum; Windows reserves stacks in 64 KiB
+ * units (the allocation granularity). */
+#define CT_STACK_MIN ((size_t)32768)
+#define CT_STACK_GRAIN ((size_t)65536)
 
-    errno = 0;
-    h = _beginthreadex(NULL, 0, win32_trampoline, t, 0, NULL);
-    if (h == 0)
-        return errno == ENOMEM ? CT_ENOMEM : CT_EAGAIN;
-    memcpy(t->handle, &h, sizeof h);
+int ct__os_stack_size(size_t requested, size_t *actual)
+{
+    if (requested < CT_STACK_MIN)
+        return CT_EINVAL;
+    if (requested > SIZE_MAX - (CT_STACK_GRAIN - 1) || requested > UINT_MAX - CT_STACK_GRAIN)
+        return CT_EAGAIN;
+    *actual = (requested + CT_STACK_GRAIN - 1) / CT_STACK_GRAIN * CT_STACK_GRAIN;
     return CT_OK;
 }
 
-void ct__os_thread_join(ct_thread_t *t)
+int ct__os_thread_create(ct__os_thread_t *h, size_t stack_size, void *rec)
 {
-    HANDLE h;
+    uintptr_t x;
 
-    memcpy(&h, t->handle, sizeof h);
+    errno = 0;
+    /* A reservation, as pthread's stack size: the commit grows on demand. */
+    x = _beginthreadex(NULL, (unsigned)stack_size, win32_trampoline, rec,
+                       stack_size ? STACK_SIZE_PARAM_IS_A_RESERVATION : 0, NULL);
+    if (x == 0)
+        return errno == ENOMEM ? CT_ENOMEM : CT_EAGAIN;
+    memset(h, 0, sizeof *h);
+    memcpy(h->v, &x, sizeof x);
+    return CT_OK;
+}
+
+int ct__os_thread_join_until(ct__os_thread_t *h, int64_t deadline)
+{
+    HANDLE x = handle_of(h);
+
     /* The handle is signalled once the thread is gone, after its FLS
-     * callbacks ran (like pthread_join after the key destructors). */
-    if (WaitForSingleObject(h, INFINITE) != WAIT_OBJECT_0) {
-        fprintf(stderr, "cthreading: WaitForSingleObject failed: %lu\n", GetLastError());
-        abort();
+     * callbacks ran (like pthread_join after the key destructors).  The wait
+     * is relative milliseconds, rounded up and re-armed from the monotonic
+     * clock, so it is never early. */
+    for (;;) {
+        DWORD ms = INFINITE, rc;
+        if (deadline != CT__NO_DEADLINE) {
+            int64_t left = deadline - ct__now_ns();
+            if (left < 0)
+                left = 0;
+            left = (left + 999999) / 1000000;
+            ms = left >= (int64_t)INFINITE ? INFINITE - 1 : (DWORD)left;
+        }
+        rc = WaitForSingleObject(x, ms);
+        if (rc == WAIT_OBJECT_0) {
+            CloseHandle(x);
+            return CT_OK;
+        }
+        if (rc != WAIT_TIMEOUT) {
+            fprintf(stderr, "cthreading: WaitForSingleObject failed: %lu\n", GetLastError());
+            abort();
+        }
+        if (deadline != CT__NO_DEADLINE && ct__now_ns() >= deadline)
+            return CT_ETIMEDOUT;
     }
-    CloseHandle(h);
+}
+
+void ct__os_thread_detach(ct__os_thread_t *h)
+{
+    CloseHandle(handle_of(h));
+}
+
+void ct__os_thread_self(ct__os_thread_t *h)
+{
+    memset(h, 0, sizeof *h);    /* named through GetCurrentThread / OpenThread */
+}
+
+typedef HRESULT (WINAPI *set_description_fn)(HANDLE, PCWSTR);
+
+/* SetThreadDescription exists from Windows 10 1607 (and in Wine); looked up
+ * once so that the library still loads on Windows 8. */
+static set_description_fn set_description(void)
+{
+    static set_description_fn fn;
+    static atomic_int looked;
+    if (!atomic_load_explicit(&looked, memory_order_acquire)) {
+        HMODULE k = GetModuleHandleW(L"kernel32.dll");
+        set_description_fn f = NULL;
+        if (k != NULL)
+            f = (set_description_fn)(void (*)(void))GetProcAddress(k, "SetThreadDescription");
+        fn = f;
+        atomic_store_explicit(&looked, 1, memory_order_release);
+    }
+    return fn;
+}
+
+void ct__os_thread_set_name(const ct__os_thread_t *h, bool self, uint64_t native_id,
+                            const char *name)
+{
+    set_description_fn fn = set_description();
+    HANDLE x = NULL, opened = NULL;
+    wchar_t *w;
+    int n;
+
+    if (fn == NULL)
+        return;
+    n = MultiByteToWideChar(CP_UTF8, 0, name, -1, NULL, 0);
+    if (n <= 0 || (w = malloc((size_t)n * sizeof *w)) == NULL)
+        return;
+    MultiByteToWideChar(CP_UTF8, 0, name, -1, w, n);
+    if (self)
+        x = GetCurrentThread();
+    else if ((x = handle_of(h)) == NULL && native_id != 0)
+        x = opened = OpenThread(THREAD_SET_LIMITED_INFORMATION, FALSE, (DWORD)native_id);
+    if (x != NULL)
+        (void)fn(x, w);
+    if (opened != NULL)
+        CloseHandle(opened);
+    free(w);
+}
+
+uint64_t ct__os_native_id_self(void)
+{
+    return GetCurrentThreadId();
+}
+
+void ct__os_yield(void)
+{
+    SwitchToThread();
 }
 
 /* ---- per-thread slots: FLS with an exit callback ----------------------------- */
@@ -161,6 +268,11 @@ int ct__os_tls_set(const ct__os_tls_t *k, void *value)
     return FlsSetValue((DWORD)k->slot, value) ? CT_OK : CT_ENOMEM;
 }
 
+unsigned ct__os_tls_dtor_rounds(void)
+{
+    return 1;    /* an FLS callback runs once, even if it stores a value again */
+}
+
 /* ---- fork ---------------------------------------------------------------------- */
 
 void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
@@ -176,3 +288,4 @@ unsigned ct__os_cpu_count(void)
     GetSystemInfo(&si);
     return si.dwNumberOfProcessors < 1 ? 1u : (unsigned)si.dwNumberOfProcessors;
 }
+

@@ -128,7 +128,10 @@ int main(int argc, char **argv)
         current_failed = false;
         w.seconds = d->timeout > 0 ? d->timeout : DEFAULT_TIMEOUT_S;
         ct_lock_acquire(&w.done);
-        if (ct_thread_start(&dog, watchdog_main, &w) != CT_OK) {
+        /* A daemon, so that tests of ct_threading_shutdown do not wait for it. */
+        if (ct_thread_start_ex(&dog, &(ct_thread_options_t){ .name = "ct-test-watchdog",
+                                                             .daemon = true },
+                               watchdog_main, &w) != CT_OK) {
             fprintf(stderr, "runner: cannot start the watchdog thread\n");
             return 2;
         }
