@@ -11,6 +11,7 @@
 #ifndef CT_BENCH_H
 #define CT_BENCH_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +53,50 @@ double bench_median(double *v, int n);
 /* Runs fn(arg, thread_index) on `n` threads started together; returns when
  * all returned.  Threads are pthreads: the same for both sides. */
 void bench_run_threads(int n, void (*fn)(void *arg, int index), void *arg);
+
+/* The pthread twin of an Event (mutex + cond + flag), for the Event rows of
+ * bench_sem_event_barrier.c and the hand-off matrix. */
+struct pt_event {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int flag;
+};
+
+static inline void pt_event_init(struct pt_event *e)
+{
+    pthread_mutex_init(&e->m, NULL);
+    pthread_cond_init(&e->c, NULL);
+    e->flag = 0;
+}
+
+static inline void pt_event_destroy(struct pt_event *e)
+{
+    pthread_cond_destroy(&e->c);
+    pthread_mutex_destroy(&e->m);
+}
+
+static inline void pt_event_set(struct pt_event *e)
+{
+    pthread_mutex_lock(&e->m);
+    e->flag = 1;
+    pthread_cond_broadcast(&e->c);
+    pthread_mutex_unlock(&e->m);
+}
+
+static inline void pt_event_clear(struct pt_event *e)
+{
+    pthread_mutex_lock(&e->m);
+    e->flag = 0;
+    pthread_mutex_unlock(&e->m);
+}
+
+static inline void pt_event_wait(struct pt_event *e)
+{
+    pthread_mutex_lock(&e->m);
+    while (!e->flag)
+        pthread_cond_wait(&e->c, &e->m);
+    pthread_mutex_unlock(&e->m);
+}
 
 /* A compiler barrier that keeps a value alive. */
 #define bench_keep(x) __asm__ __volatile__("" : : "g"(x) : "memory")

@@ -47,12 +47,6 @@ static const char *const twin_names[] = { "sem_t", "mutex+cond+flag", "pthread_c
                                           "pthread_barrier_t", "" };
 static const char *const place_names[NPLACE] = { "free", "split", "same" };
 
-struct pt_event {
-    pthread_mutex_t m;
-    pthread_cond_t c;
-    int flag;
-};
-
 struct hrun {
     enum prim prim;
     bool use_ct;
@@ -79,29 +73,6 @@ struct hthread {
     struct hrun *r;
     int idx;
 };
-
-static void pt_event_set(struct pt_event *e)
-{
-    pthread_mutex_lock(&e->m);
-    e->flag = 1;
-    pthread_cond_broadcast(&e->c);
-    pthread_mutex_unlock(&e->m);
-}
-
-static void pt_event_clear(struct pt_event *e)
-{
-    pthread_mutex_lock(&e->m);
-    e->flag = 0;
-    pthread_mutex_unlock(&e->m);
-}
-
-static void pt_event_wait(struct pt_event *e)
-{
-    pthread_mutex_lock(&e->m);
-    while (!e->flag)
-        pthread_cond_wait(&e->c, &e->m);
-    pthread_mutex_unlock(&e->m);
-}
 
 static void floor_wait(atomic_long *w, long v)
 {
@@ -230,8 +201,7 @@ static double handoff_run(enum prim prim, bool use_ct, enum placement place, lon
     r.trips = trips;
     for (int i = 0; i < 2; i++) {
         sem_init(&r.ps[i], 0, 0);
-        pthread_mutex_init(&r.pe[i].m, NULL);
-        pthread_cond_init(&r.pe[i].c, NULL);
+        pt_event_init(&r.pe[i]);
     }
     ct_cond_init(&r.c, &r.l);
     pthread_mutex_init(&r.m, NULL);
@@ -258,8 +228,7 @@ static double handoff_run(enum prim prim, bool use_ct, enum placement place, lon
     pthread_mutex_destroy(&r.m);
     for (int i = 0; i < 2; i++) {
         sem_destroy(&r.ps[i]);
-        pthread_cond_destroy(&r.pe[i].c);
-        pthread_mutex_destroy(&r.pe[i].m);
+        pt_event_destroy(&r.pe[i]);
     }
     return (double)(r.t1 - r.t0) / 1e3 / (double)trips;
 }

@@ -29,49 +29,6 @@ CT_BENCH(sem_event_barrier_sizes, 30)
               sizeof(pthread_barrier_t), "", "bytes", "<= 32 B", NULL);
 }
 
-/* ---- the pthread twin of an Event -------------------------------------------- */
-struct pt_event {
-    pthread_mutex_t m;
-    pthread_cond_t c;
-    int flag;
-};
-
-static void pt_event_init(struct pt_event *e)
-{
-    pthread_mutex_init(&e->m, NULL);
-    pthread_cond_init(&e->c, NULL);
-    e->flag = 0;
-}
-
-static void pt_event_destroy(struct pt_event *e)
-{
-    pthread_cond_destroy(&e->c);
-    pthread_mutex_destroy(&e->m);
-}
-
-static void pt_event_set(struct pt_event *e)
-{
-    pthread_mutex_lock(&e->m);
-    e->flag = 1;
-    pthread_cond_broadcast(&e->c);
-    pthread_mutex_unlock(&e->m);
-}
-
-static void pt_event_clear(struct pt_event *e)
-{
-    pthread_mutex_lock(&e->m);
-    e->flag = 0;
-    pthread_mutex_unlock(&e->m);
-}
-
-static void pt_event_wait(struct pt_event *e)
-{
-    pthread_mutex_lock(&e->m);
-    while (!e->flag)
-        pthread_cond_wait(&e->c, &e->m);
-    pthread_mutex_unlock(&e->m);
-}
-
 /* ---- ping-pong between two threads --------------------------------------------- */
 enum pp_kind { PP_CT_SEM, PP_PT_SEM, PP_CT_EVENT, PP_PT_EVENT };
 

@@ -344,6 +344,33 @@ static uint32_t block(ct_queue_t *q, struct ct_queue_waiter **list, struct ct_qu
 
 /* ---- the calls ---------------------------------------------------------------------------- */
 
+/* Common entry of the blocking calls: checks the timeout, takes the lock and
+ * checks the queue.  Returns CT_OK with the lock held, or the error (bad
+ * timeout, CT_EINVAL for a queue not initialised) with the lock not held. */
+static int enter(ct_queue_t *q, int64_t timeout_ns)
+{
+    int rc;
+
+    if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
+        return rc;
+    ct_lock_acquire(&q->lock);
+    if (!valid(q)) {
+        (void)ct_lock_release(&q->lock);
+        return CT_EINVAL;
+    }
+    return CT_OK;
+}
+
+/* Hands `item` to the oldest blocked getter (lock held, getters not empty;
+ * the queue is empty).  Returns what finish() returns. */
+static const uint32_t *serve_getter(ct_queue_t *q, void *item)
+{
+    struct ct_queue_waiter *g = pop_oldest(&q->getters);
+    g->item = item;
+    q->unfinished++;
+    return finish(g, SERVED);
+}
+
 int ct_queue_init(ct_queue_t *q, int kind, size_t maxsize, int (*cmp)(const void *, const void *))
 {
     assert(q != NULL);
@@ -366,18 +393,12 @@ int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
     int rc;
 
     assert(q != NULL);
-    if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
+    if ((rc = enter(q, timeout_ns)) != CT_OK)
         return rc;
-    ct_lock_acquire(&q->lock);
-    if (!valid(q)) {
-        rc = CT_EINVAL;
-    } else if (q->shutdown) {
+    if (q->shutdown) {
         rc = CT_ESHUTDOWN;
     } else if (q->getters != NULL) {
-        struct ct_queue_waiter *g = pop_oldest(&q->getters);   /* (G): queue empty */
-        g->item = item;
-        q->unfinished++;
-        to_wake = finish(g, SERVED);
+        to_wake = serve_getter(q, item);                /* (G): queue empty */
     } else if (!is_full(q)) {
         if ((rc = reserve(q)) == CT_OK) {
             store(q, item);
@@ -409,12 +430,9 @@ int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
     int rc;
 
     assert(q != NULL && item != NULL);
-    if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
+    if ((rc = enter(q, timeout_ns)) != CT_OK)
         return rc;
-    ct_lock_acquire(&q->lock);
-    if (!valid(q)) {
-        rc = CT_EINVAL;
-    } else if (q->count > 0) {
+    if (q->count > 0) {
         *item = take(q);
         if (q->putters != NULL) {          /* (P): a slot just freed; room exists */
             struct ct_queue_waiter *p = pop_oldest(&q->putters);
@@ -495,12 +513,9 @@ int ct_queue_join(ct_queue_t *q, int64_t timeout_ns)
     int rc;
 
     assert(q != NULL);
-    if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
+    if ((rc = enter(q, timeout_ns)) != CT_OK)
         return rc;
-    ct_lock_acquire(&q->lock);
-    if (!valid(q)) {
-        rc = CT_EINVAL;
-    } else if (q->unfinished > 0) {
+    if (q->unfinished > 0) {
         if (timeout_ns == 0) {
             rc = CT_ETIMEDOUT;
         } else {
@@ -600,10 +615,7 @@ int ct__queue_put_handoff(ct_queue_t *q, void *item, int *handed)
     } else if (q->shutdown) {
         rc = CT_ESHUTDOWN;
     } else if (q->getters != NULL) {
-        struct ct_queue_waiter *g = pop_oldest(&q->getters);
-        g->item = item;
-        q->unfinished++;
-        to_wake = finish(g, SERVED);
+        to_wake = serve_getter(q, item);
         *handed = to_wake != NULL ? CT__QUEUE_WOKE : CT__QUEUE_HANDED;
     } else if (is_full(q)) {
         rc = CT_ETIMEDOUT;

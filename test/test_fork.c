@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "fork_reap.h"   /* ct_test_reap */
 
 #if defined(CT__TSAN)
 const char *__tsan_default_options(void);
@@ -55,25 +56,11 @@ static void stage(int s)
  * hung. */
 static int reap(pid_t pid, int64_t limit_ns)
 {
-    int64_t end = t_now() + limit_ns;
-    int status;
+    int code = ct_test_reap(pid, limit_ns, CT_MS(2));
 
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0)
-            return 3000;
-        if (t_now() > end) {
-            kill(pid, SIGKILL);
-            (void)waitpid(pid, &status, 0);
-            return 2000 + (child_stage != NULL ? atomic_load(child_stage) : 0);
-        }
-        t_pause_ms(2);
-    }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : 3000;
+    if (code == CT_TEST_REAP_HUNG && child_stage != NULL)
+        code += atomic_load(child_stage);
+    return code;
 }
 
 static void count_run(void *p) { atomic_fetch_add((atomic_int *)p, 1); }

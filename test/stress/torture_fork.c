@@ -53,6 +53,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../fork_reap.h"   /* ct_test_reap */
 
 #include "internal/platform.h"   /* CT__TSAN */
 #if defined(CT__TSAN)
@@ -259,24 +260,7 @@ static int child_check(struct state *s)
  * clean exit, else a description code (exit status, 1000+signal, 2000). */
 static int reap(pid_t pid)
 {
-    int64_t end = torture_now() + torture_wake_bound() / 2;
-    int status;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0)
-            return 3000;
-        if (torture_now() > end) {
-            kill(pid, SIGKILL);
-            (void)waitpid(pid, &status, 0);
-            return 2000;
-        }
-        (void)ct_wait(&(uint32_t){0}, 0, CT_US(500));
-    }
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 1000 + WTERMSIG(status) : 3000;
+    return ct_test_reap(pid, torture_wake_bound() / 2, CT_US(500));
 }
 
 static void report_child(struct state *s, struct torture_worker *w, const char *who, int code)
