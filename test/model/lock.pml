@@ -145,8 +145,8 @@
  * 2 s; N=3 STARVE_NEVER 11M states, ~70 s; N=3 full 82M states, ~8 min and
  * 5 GB (check.sh --full only).  Each must-fail variant is caught at N=3 ITER=2
  * within seconds (HANDOFF_FREE and UNFIXED need ITER=2).
- * checks: -DN=2 | -DN=3 -DITER=1 | -DN=3 -DSTARVE_NEVER
- * checks-full: -DN=3
+ * checks: -DN=2 | -DN=3 -DITER=1
+ * checks-full: -DN=3 -DSTARVE_NEVER | -DN=3
  */
 #ifndef UNFIXED
 #define FIX_WAKING

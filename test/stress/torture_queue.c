@@ -209,7 +209,7 @@ static void step(void *p, struct torture_worker *w)
     } else if (r < 98) {
         size_t n = ct_queue_qsize(&s->q);
         if (n > MAXSIZE)
-            torture_fail(w, "qsize %zu above maxsize %d", n, MAXSIZE);
+            torture_fail(w, "qsize %lu above maxsize %d", (unsigned long)n, MAXSIZE);
         (void)ct_queue_full(&s->q);
         (void)ct_queue_empty(&s->q);
     } else {
