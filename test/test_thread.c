@@ -1,6 +1,7 @@
 /* Threads: start, join with timeout, identity. */
 #include "ct_test.h"
 #include "helpers.h"
+#include "sanitizer_fork.h"   /* clang 14 ASan: allocator locks around fork (the fork test) */
 
 static void set_flag(void *p) { atomic_store((atomic_int *)p, 1); }
 
