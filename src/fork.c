@@ -22,16 +22,19 @@ static void fork_prepare(void)
 {
     for (size_t i = 0; i < N_SERVICES; i++)
         services[i]->prepare();
+    ct__wait_fork_prepare();         /* innermost: the services' locks sleep there */
 }
 
 static void fork_parent(void)
 {
+    ct__wait_fork_parent();
     for (size_t i = N_SERVICES; i-- > 0;)
         services[i]->parent();
 }
 
 static void fork_child(void)
 {
+    ct__wait_fork_child();           /* before any service hook can wake */
     for (size_t i = N_SERVICES; i-- > 0;)
         services[i]->child();
 }

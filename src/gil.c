@@ -495,6 +495,8 @@ static void tstates_free(void *head)
 {
     struct gil_tstate *ts = head, *next;
 
+    if (ts != my_states)
+        return;                    /* stale, from a fork (platform/os.h) */
     ct_lock_acquire(&registry_lock);
     for (struct gil_tstate *t = ts; t; t = t->thread_next) {
         ct_gil_t *g = tstate_gil(t);

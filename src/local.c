@@ -156,6 +156,8 @@ static void thread_exit(void *p)
 {
     struct local_thread *rec = p;
 
+    if (rec != tl_self)
+        return;                    /* stale, from a fork (platform/os.h) */
     for (int round = 1;; round++) {
         void **values;
         uint32_t cap, n = 0;

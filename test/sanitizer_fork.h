@@ -13,6 +13,10 @@
  * own constructor in a static link), so its prepare runs after the
  * library's (pthread_atfork runs prepare handlers in reverse order of
  * registration): the library's prepare may wait for a thread inside malloc.
+ * Not covered: the quarantine's lock (no entry point), which every thread
+ * takes at exit and while it recycles freed memory; a child that starts a
+ * thread can inherit it held and that thread then never exits.  The fork
+ * torture runs ASan with the quarantine off for that (test/stress). 
  * ThreadSanitizer (clang 14) has the same allocator problem (its fork
  * handler locks its internal allocator and thread registry but not the user
  * allocator) and no entry point to lock it from outside: binaries that fork

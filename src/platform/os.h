@@ -60,7 +60,15 @@ void ct__thread_main(void *rec);
  * non-NULL value exits — also for threads the library did not create
  * (pthread keys on POSIX, FLS callbacks on Windows).  Create few of them (the
  * OS limit is ~1000 per process): a module keeps one slot for its whole
- * per-thread state.  The destructor runs on the exiting thread. */
+ * per-thread state.  The destructor runs on the exiting thread.
+ *
+ * A destructor must check that the value is this thread's own (compare it
+ * with a _Thread_local copy, which the OS zeroes for every new thread) and
+ * ignore any other: glibc (2.36) can give a thread created in a fork()
+ * child the stale slot values of a thread that was running its exit
+ * destructors in the parent when it forked (the slot's entries not yet
+ * visited survive in the reused thread descriptor), and a module's child
+ * fork hook has freed what they point to (seen in the fork torture). */
 typedef struct ct__os_tls { uint64_t slot; } ct__os_tls_t;
 
 /* Creates the slot.  Returns CT_OK, CT_EAGAIN (no slot left) or CT_ENOMEM. */

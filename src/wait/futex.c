@@ -68,3 +68,8 @@ void ct_wake_all(const uint32_t *addr)
     if (futex(addr, FUTEX_WAKE, INT_MAX, NULL) < 0)
         futex_failed("FUTEX_WAKE", errno);
 }
+
+/* The kernel keeps the waiters: nothing to do around fork(). */
+void ct__wait_fork_prepare(void) {}
+void ct__wait_fork_parent(void) {}
+void ct__wait_fork_child(void) {}

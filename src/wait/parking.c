@@ -16,8 +16,12 @@
  * (then it unlinks itself).  Waiters not chosen go back to sleep; with 256
  * buckets such sharing is rare.
  *
- * fork(): a child may inherit a bucket mutex held by a thread that does not
- * exist there; the child handler rebuilds the table empty.
+ * fork(): the library's one atfork handler (src/fork.c) calls the hooks at
+ * the end of this file: prepare takes every bucket mutex, after the
+ * services' locks, so no thread is inside a bucket when the process is
+ * copied; the child rebuilds the table empty (its lists hold the nodes of
+ * threads that do not exist there, and its condition variables their
+ * waits) before any service's child hook can wake.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -32,6 +36,7 @@
 
 #include "wait.h"
 #include "../internal/platform.h"
+#include "../internal/fork.h"
 
 /* 256 buckets: a few KiB, and far more buckets than the threads that park at
  * once on the machines we target, so unrelated addresses seldom share one. */
@@ -50,6 +55,11 @@ struct bucket {
 } __attribute__((aligned(64)));
 
 static struct bucket table[CT__BUCKETS];
+
+/* The hooks at the end run from src/fork.c's atfork handler, which its
+ * constructor registers: this reference links src/fork.c into any program
+ * that links this backend, even one that uses no service. */
+__attribute__((used)) static void (*const fork_registration)(void) = ct__fork_ready;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 CT__COLD static void pthread_failed(const char *what, int err)
@@ -78,18 +88,13 @@ static void table_build(void)
     pthread_condattr_destroy(&attr);
 }
 
-static void table_init(void)
-{
-    table_build();
-    pthread_atfork(NULL, NULL, table_build);
-}
 
 static struct bucket *bucket_of(const uint32_t *addr)
 {
     uintptr_t h = (uintptr_t)addr;
     h ^= h >> 17;
     h *= (uintptr_t)0x9E3779B97F4A7C15ull;   /* Fibonacci hashing */
-    pthread_once(&table_once, table_init);
+    pthread_once(&table_once, table_build);
     return &table[(h >> 24) % CT__BUCKETS];
 }
 
@@ -165,3 +170,21 @@ static void wake(const uint32_t *addr, bool all)
 
 void ct_wake_one(const uint32_t *addr) { wake(addr, false); }
 void ct_wake_all(const uint32_t *addr) { wake(addr, true); }
+
+void ct__wait_fork_prepare(void)
+{
+    pthread_once(&table_once, table_build);
+    for (int i = 0; i < CT__BUCKETS; i++)
+        lock_bucket(&table[i]);
+}
+
+void ct__wait_fork_parent(void)
+{
+    for (int i = CT__BUCKETS; i-- > 0;)
+        pthread_mutex_unlock(&table[i].mutex);
+}
+
+void ct__wait_fork_child(void)
+{
+    table_build();                 /* every mutex free, every list empty */
+}

@@ -20,4 +20,14 @@
  * are atomic with respect to ct_wake_one / ct_wake_all on the same address. */
 int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline);
 
+/* fork() hooks of the backend, run by src/fork.c: prepare after every
+ * service's prepare (taking a service lock may sleep here), parent and child
+ * before the services' own (their child hooks may wake).  A backend that
+ * keeps process-wide state (the parking table) stops every thread from
+ * changing it across the fork and gives the child an empty one: the child
+ * has no parked thread.  No-ops where the kernel keeps the waiters. */
+void ct__wait_fork_prepare(void);
+void ct__wait_fork_parent(void);
+void ct__wait_fork_child(void);
+
 #endif /* CT_WAIT_WAIT_H */

@@ -60,3 +60,8 @@ int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
 
 void ct_wake_one(const uint32_t *addr) { WakeByAddressSingle((PVOID)addr); }
 void ct_wake_all(const uint32_t *addr) { WakeByAddressAll((PVOID)addr); }
+
+/* The kernel keeps the waiters: nothing to do around fork(). */
+void ct__wait_fork_prepare(void) {}
+void ct__wait_fork_parent(void) {}
+void ct__wait_fork_child(void) {}

@@ -199,6 +199,13 @@ static int child_gil(struct state *s)
     return bad;
 }
 
+/* Names a failed check on the child's stderr (the parent only sees the mask). */
+static int child_says(const char *what)
+{
+    fprintf(stderr, "torture fork child: the %s check did not hold\n", what);
+    return 1;
+}
+
 static int child_prims(void)
 {
     ct_lock_t l = CT_LOCK_INIT;
@@ -207,29 +214,42 @@ static int child_prims(void)
     ct_event_t e = CT_EVENT_INIT;
     ct_cond_t c = CT_COND_INIT;
     ct_barrier_t b;
-    ct_thread_t th;
     int bad = 0;
 
     ct_lock_acquire(&l);
     if (ct_lock_try_acquire(&l) || ct_lock_release(&l) != CT_OK)
-        bad = 1;
+        bad = child_says("lock");
     if (ct_rlock_acquire(&r) != CT_OK || ct_rlock_acquire(&r) != CT_OK ||
         ct_rlock_release(&r) != CT_OK || ct_rlock_release(&r) != CT_OK)
-        bad = 1;
+        bad = child_says("rlock");
     if (ct_sem_release(&sem, 1) != CT_OK || !ct_sem_try_acquire(&sem))
-        bad = 1;
+        bad = child_says("semaphore");
     ct_event_set(&e);
     if (ct_event_wait_timed(&e, CT_SEC(1)) != CT_OK)
-        bad = 1;
+        bad = child_says("event");
     if (ct_cond_acquire(&c) != CT_OK || ct_cond_wait_timed(&c, CT_US(200)) != CT_ETIMEDOUT ||
         ct_cond_release(&c) != CT_OK)
-        bad = 1;
+        bad = child_says("condition");
     if (ct_barrier_init(&b, 1, NULL, NULL, CT_FOREVER) != CT_OK || ct_barrier_wait(&b) != 0)
-        bad = 1;
-    if (CHILD_THREADS && (ct_thread_start(&th, nothing, NULL) != CT_OK ||
-                          ct_thread_join(&th, CT_SEC(3)) != CT_OK))
-        bad = 1;
+        bad = child_says("barrier");
     return bad;
+}
+
+static int child_thread(void)
+{
+    ct_thread_t th;
+    int err;
+    if (!CHILD_THREADS)
+        return 0;
+    if ((err = ct_thread_start(&th, nothing, NULL)) != CT_OK) {
+        fprintf(stderr, "torture fork child: ct_thread_start: %s\n", ct_strerror(err));
+        return 1;
+    }
+    if ((err = ct_thread_join(&th, CT_SEC(10))) != CT_OK) {
+        fprintf(stderr, "torture fork child: ct_thread_join: %s\n", ct_strerror(err));
+        return 1;
+    }
+    return 0;
 }
 
 static int child_check(struct state *s)
@@ -243,6 +263,8 @@ static int child_check(struct state *s)
         code |= 4;
     if (child_prims())
         code |= 8;
+    if (child_thread())
+        code |= 32;
     /* The parent's timers (pending, queued or running there) are dead here:
      * not alive, joinable at once, and cancel never breaks them. */
     for (int i = 0; i < s->nthreads; i++) {
@@ -267,7 +289,7 @@ static void report_child(struct state *s, struct torture_worker *w, const char *
 {
     atomic_fetch_add(&s->children_bad, 1);
     torture_fail(w, "%s child %s (code %d: 1 timer, 2 local, 4 gil, 8 prims, 16 parent "
-                 "timer, 64+ callback checks)", who,
+                 "timer, 32 thread, 64+ callback checks)", who,
                  code >= 2000 ? "hung" : code >= 1000 ? "crashed" : "failed", code);
 }
 
