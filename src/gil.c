@@ -495,7 +495,7 @@ static void tstates_free(void *head)
 {
     struct gil_tstate *ts = head, *next;
 
-    if (ts != my_states)
+    if (!ct__os_tls_is_own(ts, my_states))
         return;                    /* stale, from a fork (platform/os.h) */
     ct_lock_acquire(&registry_lock);
     for (struct gil_tstate *t = ts; t; t = t->thread_next) {

@@ -156,7 +156,7 @@ static void thread_exit(void *p)
 {
     struct local_thread *rec = p;
 
-    if (rec != tl_self)
+    if (!ct__os_tls_is_own(rec, tl_self))
         return;                    /* stale, from a fork (platform/os.h) */
     for (int round = 1;; round++) {
         void **values;
@@ -246,7 +246,7 @@ static void local_fork_child(void)
 
     for (rec = threads.next; rec != &threads; rec = next) {
         next = rec->next;
-        if (rec != tl_self) {
+        if (!ct__os_tls_is_own(rec, tl_self)) {
             unlink_thread(rec);
             free(rec->values);
             free(rec);

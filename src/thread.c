@@ -318,7 +318,7 @@ static void key_dtor(void *value)
 {
     struct rec *r = value;
 
-    if (r != my_rec)
+    if (!ct__os_tls_is_own(r, my_rec))
         return;                    /* stale, from a fork (platform/os.h) */
     /* Re-arm until the OS's second-last destructor round, so that the other
      * modules' exit destructors (ct_local_t values, the GIL's state), which

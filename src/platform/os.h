@@ -68,8 +68,20 @@ void ct__thread_main(void *rec);
  * child the stale slot values of a thread that was running its exit
  * destructors in the parent when it forked (the slot's entries not yet
  * visited survive in the reused thread descriptor), and a module's child
- * fork hook has freed what they point to (seen in the fork torture). */
+ * fork hook has freed what they point to (seen in the fork torture).
+ * ct__os_tls_is_own does the check; on Windows (no fork, and mingw's
+ * emulated TLS may be torn down before the FLS callbacks run) it is true. */
 typedef struct ct__os_tls { uint64_t slot; } ct__os_tls_t;
+
+static inline bool ct__os_tls_is_own(const void *value, const void *own)
+{
+#if defined(_WIN32)
+    (void)value, (void)own;
+    return true;
+#else
+    return value == own;
+#endif
+}
 
 /* Creates the slot.  Returns CT_OK, CT_EAGAIN (no slot left) or CT_ENOMEM. */
 int ct__os_tls_create(ct__os_tls_t *k, void (*dtor)(void *value));
