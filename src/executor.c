@@ -50,6 +50,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,7 +336,14 @@ static int start_worker(ct_executor_t *ex)
     }
     slot->ex = ex;
     slot->ident = 0;
-    if ((rc = ct_thread_start(&slot->thread, worker_main, slot)) != CT_OK)
+    char name[96];
+    unsigned index = (unsigned)(slot - ex->workers);
+    if (ex->opts.thread_name_prefix != NULL)
+        snprintf(name, sizeof name, "%.80s_%u", ex->opts.thread_name_prefix, index);
+    else
+        snprintf(name, sizeof name, "ThreadPoolExecutor-%u_%u", ex->serial, index);
+    ct_thread_options_t to = { .name = name };
+    if ((rc = ct_thread_start_ex(&slot->thread, &to, worker_main, slot)) != CT_OK)
         return rc;
     slot->state = SLOT_LIVE;
     ex->nworkers++;
@@ -348,6 +356,10 @@ static bool initialised(ct_executor_t *ex)
 {
     return ct__load_acquire(CT__A32(&ex->initialised)) == MAGIC;
 }
+
+/* Numbers the executors made without a name prefix, from 0 (CPython's
+ * counter, which also counts only those). */
+static uint32_t executors_made;
 
 int ct_executor_init(ct_executor_t *ex, const ct_executor_options_t *opts)
 {
@@ -373,6 +385,8 @@ int ct_executor_init(ct_executor_t *ex, const ct_executor_options_t *opts)
     if (ex->workers == NULL)
         return CT_ENOMEM;
     ex->opts = o;
+    if (o.thread_name_prefix == NULL)
+        ex->serial = atomic_fetch_add_explicit(CT__A32(&executors_made), 1, memory_order_relaxed);
     (void)ct_queue_init(&ex->tokens, CT_QUEUE_FIFO, 0, NULL);
     ct__store_release(CT__A32(&ex->initialised), MAGIC);
     return CT_OK;

@@ -5,6 +5,7 @@
  * (checked by thread identity), idle retirement and restart (never two
  * resources alive with max_workers = 1), destroy refusing while futures are
  * unfinished, submits never waiting behind a running task. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ct_test.h"
@@ -426,6 +427,50 @@ Test(executor, idle_retirement_racing_submits_loses_nothing, .timeout = 120)
     cr_assert_eq(atomic_load(&l.inits), atomic_load(&l.finis), "a finalizer per initializer");
     cr_assert_gt(atomic_load(&l.inits), before, "a new worker after retiring");
     cr_assert_eq(ct_executor_destroy(&ex), CT_OK);
+}
+
+/* Copies the worker's name into the char[64] at p. */
+static void *my_name(void *p)
+{
+    ct_thread_t me;
+    if (ct_thread_current(&me) != CT_OK)
+        return NULL;
+    snprintf(p, 64, "%s", ct_thread_name(&me));
+    return p;
+}
+
+Test(executor, workers_are_named_like_cpythons, .timeout = 60)
+{
+    ct_executor_t a, b;
+    ct_executor_options_t named = { .max_workers = 2, .thread_name_prefix = "render" };
+    ct_executor_options_t plain = { .max_workers = 1 };
+    ct_future_t f = CT_FUTURE_INIT;
+    char name[64], other[64];
+    void *out;
+    unsigned n1, n2, slot;
+
+    cr_assert_eq(ct_executor_init(&a, &named), CT_OK);
+    cr_assert_eq(ct_executor_submit(&a, &f, my_name, name), CT_OK);
+    cr_assert_eq(ct_future_result(&f, &out, CT_SEC(30)), CT_OK);
+    cr_assert_str_eq(name, "render_0", "the first worker of a named executor");
+    cr_assert_eq(ct_executor_shutdown(&a, true, false), CT_OK);
+    cr_assert_eq(ct_executor_destroy(&a), CT_OK);
+
+    /* Without a prefix: ThreadPoolExecutor-<n>_<slot>, n one more per executor. */
+    cr_assert_eq(ct_executor_init(&a, &plain), CT_OK);
+    cr_assert_eq(ct_executor_init(&b, &plain), CT_OK);
+    cr_assert_eq(ct_executor_submit(&a, &f, my_name, name), CT_OK);
+    cr_assert_eq(ct_future_result(&f, &out, CT_SEC(30)), CT_OK);
+    cr_assert_eq(ct_executor_submit(&b, &f, my_name, other), CT_OK);
+    cr_assert_eq(ct_future_result(&f, &out, CT_SEC(30)), CT_OK);
+    cr_assert_eq(sscanf(name, "ThreadPoolExecutor-%u_%u", &n1, &slot), 2, "got '%s'", name);
+    cr_assert_eq(slot, 0u);
+    cr_assert_eq(sscanf(other, "ThreadPoolExecutor-%u_%u", &n2, &slot), 2, "got '%s'", other);
+    cr_assert_eq(n2, n1 + 1, "'%s' after '%s'", other, name);
+    cr_assert_eq(ct_executor_shutdown(&a, true, false), CT_OK);
+    cr_assert_eq(ct_executor_shutdown(&b, true, false), CT_OK);
+    cr_assert_eq(ct_executor_destroy(&a), CT_OK);
+    cr_assert_eq(ct_executor_destroy(&b), CT_OK);
 }
 
 /* ---- done callbacks ------------------------------------------------------------------------- */

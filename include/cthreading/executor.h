@@ -24,8 +24,11 @@
  * ct_future_result / ct_future_wait that sees it done, and before its done
  * callbacks; everything before a submit happens-before the task.
  *
- * Worker names: thread_name_prefix is accepted and kept, but the workers
- * are not named yet (the thread module has no way to name a thread so far).
+ * Worker names, as CPython's: "<prefix>_<i>", i the worker's slot
+ * (0 .. max_workers-1; a worker started after an idle one retired takes the
+ * free slot's number); with no prefix, "ThreadPoolExecutor-<n>_<i>", n
+ * counting the executors of the process from 0.  The OS thread name is the
+ * same (truncated where the OS limits it, 15 bytes on Linux).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -94,7 +97,7 @@ typedef struct ct_executor {
     ct_future_t *pending_head, *pending_tail;
     struct ct_executor_worker *workers;  /* opts.max_workers slots */
     ct_lock_t join_lock;           /* serialises the joins of shutdown(wait) */
-    uint32_t reserved;
+    uint32_t serial;               /* n of the default prefix */
 } ct_executor_t;
 
 /* Makes ex a new executor with no worker yet — ThreadPoolExecutor(
