@@ -18,11 +18,12 @@
  *             generation has to leave: they recognise the new generation.
  *             An action failure -> BROKEN.  If the phase is no longer FILLING
  *             (reset or abort during the action), the generation did not
- *             complete: CT_EBROKEN.
+ *             complete: CT_EBROKEN (only an action that itself resets
+ *             or aborts sees that: see "the action is atomic" below).
  *   await:    other arrivals of generation g wait while the word says
  *             (g, FILLING).  Another generation: released, return the index.
  *             (g, RESETTING or BROKEN): CT_EBROKEN.  A timeout while
- *             (g, FILLING): -> BROKEN, CT_ETIMEDOUT.
+ *             (g, FILLING) and count < parties: -> BROKEN, CT_ETIMEDOUT.
  *   leave:    every arrival that was NOT released (CT_EBROKEN, CT_ETIMEDOUT)
  *             does count-1; the one that brings count to 0 in RESETTING sets
  *             FILLING.  BROKEN stays until reset.
@@ -31,6 +32,15 @@
  *             of them has left, as CPython's "resetting" state);
  *             count == 0: -> FILLING.
  *   abort:    -> BROKEN.
+ * The action is atomic with its release, as in CPython (which runs both
+ * under the barrier's lock): while the word says (g, FILLING, count ==
+ * parties), a reset or abort from another thread waits for the release and
+ * then applies to the next generation, and a waiter of g whose deadline
+ * passes keeps waiting (untimed) for the release, so a generation whose
+ * action succeeded is always released.  The action's own thread is exempt
+ * (its reset or abort applies at once: CT_EBROKEN for the generation); an
+ * action that blocks until another thread resets or aborts deadlocks, as in
+ * CPython.
  * Every transition that changes phase or generation clears PARKED and, if it
  * was set, wakes all.  Count changes never wake.
  *
@@ -86,6 +96,9 @@ static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOF
 
 static inline _Atomic uint32_t *word(ct_barrier_t *b) { return CT__A32(&b->state); }
 
+/* The barrier whose action this thread runs now (NULL: none). */
+static _Thread_local const ct_barrier_t *tl_in_action;
+
 /* One call of ct_barrier_wait's spinning: the budget left, and whether it
  * had to sleep. */
 struct spin { unsigned left, used; bool slept; };
@@ -123,15 +136,37 @@ static void wake_if_parked(ct_barrier_t *b, uint32_t old)
         ct_wake_all(&b->state);
 }
 
+/* Is the last arrival of the generation in s running the action, on
+ * another thread than this one?  Then a reset or abort must wait. */
+static bool action_elsewhere(const ct_barrier_t *b, uint32_t s)
+{
+    return (s & PHASE_MASK) == FILLING && (s & COUNT_MASK) == b->parties && tl_in_action != b;
+}
+
+/* Waits (untimed) until the word differs from s; returns the new word. */
+static uint32_t await_untimed(ct_barrier_t *b, uint32_t s)
+{
+    struct spin sp = { ct__spin_rounds(&spin_policy, CT__SPIN_HANDOFF), 0, false };
+    (void)await_change(b, s, CT__NO_DEADLINE, &sp);
+    return ct__load_acquire(word(b));
+}
+
 /* Moves to BROKEN from whatever phase, keeping count and generation
- * (CPython's _break). */
+ * (CPython's _break); first waits for an action running on another thread
+ * to release its generation. */
 static void break_barrier(ct_barrier_t *b)
 {
     _Atomic uint32_t *w = word(b);
-    uint32_t s = ct__load_relaxed(w);
-    while (!atomic_compare_exchange_weak_explicit(w, &s, (s & ~(PHASE_MASK | PARKED)) | BROKEN,
-                                                  memory_order_release,
-                                                  memory_order_relaxed)) {}
+    uint32_t s = ct__load_acquire(w);
+    for (;;) {
+        if (action_elsewhere(b, s)) {
+            s = await_untimed(b, s);
+            continue;
+        }
+        if (atomic_compare_exchange_weak_explicit(w, &s, (s & ~(PHASE_MASK | PARKED)) | BROKEN,
+                                                  memory_order_release, memory_order_acquire))
+            break;
+    }
     wake_if_parked(b, s);
 }
 
@@ -141,9 +176,16 @@ static int release_generation(ct_barrier_t *b, int index)
     _Atomic uint32_t *w = word(b);
     uint32_t s;
 
-    if (b->action != NULL && b->action(b->arg) != 0) {
-        break_barrier(b);
-        return CT_EBROKEN;
+    if (b->action != NULL) {
+        const ct_barrier_t *outer = tl_in_action;    /* an action may wait on another barrier */
+        int failed;
+        tl_in_action = b;
+        failed = b->action(b->arg) != 0;
+        if (failed)
+            break_barrier(b);
+        tl_in_action = outer;
+        if (failed)
+            return CT_EBROKEN;
     }
     s = ct__load_relaxed(w);
     do {
@@ -171,9 +213,14 @@ static int await_release(ct_barrier_t *b, uint32_t gen, int index, int64_t deadl
         if ((s & PHASE_MASK) != FILLING)
             return CT_EBROKEN;
         if (await_change(b, s, deadline, spins) == CT_ETIMEDOUT) {
-            /* Break it, unless the release or a break won the race. */
+            /* Break it, unless the release or a break won the race; while
+             * the last arrival runs the action, wait for its release. */
             s = ct__load_acquire(w);
             while ((s & GEN_MASK) == gen && (s & PHASE_MASK) == FILLING) {
+                if ((s & COUNT_MASK) == b->parties) {
+                    s = await_untimed(b, s);
+                    continue;
+                }
                 if (atomic_compare_exchange_weak_explicit(
                         w, &s, (s & ~(PHASE_MASK | PARKED)) | BROKEN,
                         memory_order_release, memory_order_acquire)) {
@@ -292,12 +339,18 @@ void ct_barrier_reset(ct_barrier_t *b)
 
     assert(b != NULL);
     w = word(b);
-    s = ct__load_relaxed(w);
-    do {
+    s = ct__load_acquire(w);
+    for (;;) {
         uint32_t count = s & COUNT_MASK;
+        if (action_elsewhere(b, s)) {
+            s = await_untimed(b, s);          /* the action is atomic with its release */
+            continue;
+        }
         next = (s & GEN_MASK) | count | (count == 0 ? FILLING : RESETTING);
-    } while (!atomic_compare_exchange_weak_explicit(w, &s, next, memory_order_release,
-                                                    memory_order_relaxed));
+        if (atomic_compare_exchange_weak_explicit(w, &s, next, memory_order_release,
+                                                  memory_order_acquire))
+            break;
+    }
     wake_if_parked(b, s);
 }
 

@@ -228,6 +228,123 @@ Test(barrier, abort_or_reset_inside_the_action, .timeout = 60)
     cr_assert_eq(ct_barrier_n_waiting(&c->b), 0u);
 }
 
+/* ---- the action is atomic with its release (CPython runs both under one lock) ----
+ * Another thread's reset or abort, and a waiter's deadline, that fall while
+ * the last arrival runs a successful action must not void that generation:
+ * reset/abort wait for the release and apply to the next generation; the
+ * timed-out waiter is released with its index. */
+struct atomic_race {
+    ct_barrier_t b;
+    atomic_int in_action, other_ready, action_done, rc_first, after_done;
+    int how;                       /* 0 reset, 1 abort */
+};
+
+/* Signals that it runs, waits until the other thread is about to reset or
+ * abort, then lingers (only to widen the window) before it succeeds. */
+static int lingering_action(void *p)
+{
+    struct atomic_race *r = p;
+    atomic_store(&r->in_action, 1);
+    t_await_count(&r->other_ready, 1);
+    t_pause_ms(30);
+    atomic_store(&r->action_done, 1);
+    return 0;
+}
+
+static void first_arrival(void *p)
+{
+    struct atomic_race *r = p;
+    atomic_store(&r->rc_first, ct_barrier_wait(&r->b));
+}
+
+static void resetter(void *p)
+{
+    struct atomic_race *r = p;
+    t_await_count(&r->in_action, 1);
+    atomic_store(&r->other_ready, 1);
+    if (r->how == 0)
+        ct_barrier_reset(&r->b);
+    else
+        ct_barrier_abort(&r->b);
+    atomic_store(&r->after_done, atomic_load(&r->action_done));
+}
+
+static void check_reset_or_abort_during_action(int how)
+{
+    struct atomic_race r = { .how = how };
+    ct_thread_t first, other;
+    int rc_last;
+
+    cr_assert_eq(ct_barrier_init(&r.b, 2, lingering_action, &r, CT_FOREVER), CT_OK);
+    cr_assert_eq(ct_thread_start(&first, first_arrival, &r), CT_OK);
+    while (ct_barrier_n_waiting(&r.b) != 1)
+        ct_wait(&(uint32_t){0}, 0, CT_US(100));          /* the first has arrived */
+    cr_assert_eq(ct_thread_start(&other, resetter, &r), CT_OK);
+    rc_last = ct_barrier_wait(&r.b);                       /* runs the action */
+    cr_assert_eq(ct_thread_join(&first, CT_SEC(30)), CT_OK);
+    cr_assert_eq(ct_thread_join(&other, CT_SEC(30)), CT_OK);
+    cr_assert_eq(rc_last, 1, "the last arrival of a generation whose action succeeded");
+    cr_assert_eq(atomic_load(&r.rc_first), 0, "the first arrival (got %d)",
+                 atomic_load(&r.rc_first));
+    cr_assert_eq(atomic_load(&r.after_done), 1,
+                 "%s returned while the action still ran", how ? "abort" : "reset");
+    cr_assert_eq(ct_barrier_broken(&r.b), how == 1, "the %s applies to the next generation",
+                 how ? "abort" : "reset");
+}
+
+Test(barrier, reset_during_a_successful_action_waits_for_the_release, .timeout = 60)
+{
+    check_reset_or_abort_during_action(0);
+}
+
+Test(barrier, abort_during_a_successful_action_waits_for_the_release, .timeout = 60)
+{
+    check_reset_or_abort_during_action(1);
+}
+
+static int slow_action(void *p)
+{
+    struct atomic_race *r = p;
+    t_pause_ms(60);                /* outlasts the first arrival's 2 ms timeout */
+    atomic_store(&r->action_done, 1);
+    return 0;
+}
+
+static void timed_first_arrival(void *p)
+{
+    struct atomic_race *r = p;
+    atomic_store(&r->rc_first, ct_barrier_wait_timed(&r->b, CT_MS(2)));
+}
+
+Test(barrier, a_deadline_passing_during_a_successful_action_still_releases, .timeout = 60)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        struct atomic_race r = { 0 };
+        ct_thread_t first;
+
+        cr_assert_eq(ct_barrier_init(&r.b, 2, slow_action, &r, CT_FOREVER), CT_OK);
+        cr_assert_eq(ct_thread_start(&first, timed_first_arrival, &r), CT_OK);
+        while (ct_barrier_n_waiting(&r.b) != 1 && !ct_barrier_broken(&r.b))
+            ;                      /* spin: the window is 2 ms */
+        int rc_last = ct_barrier_wait(&r.b);
+        cr_assert_eq(ct_thread_join(&first, CT_SEC(30)), CT_OK);
+        if (!atomic_load(&r.action_done)) {
+            /* The 2 ms passed before this thread arrived (a loaded machine):
+             * that timeout broke the barrier, as it should.  Try again. */
+            cr_assert_eq(atomic_load(&r.rc_first), CT_ETIMEDOUT);
+            cr_assert_eq(rc_last, CT_EBROKEN);
+            continue;
+        }
+        cr_assert_eq(rc_last, 1, "the action succeeded: the generation passes (got %d)",
+                     rc_last);
+        cr_assert_eq(atomic_load(&r.rc_first), 0, "released, not timed out (got %d)",
+                     atomic_load(&r.rc_first));
+        cr_assert_not(ct_barrier_broken(&r.b));
+        return;
+    }
+    cr_fail("never arrived within the first arrival's 2 ms in 20 tries");
+}
+
 /* ---- CPython test_abort --------------------------------------------------------- */
 static void abort_body(struct bunch *c, int id)
 {

@@ -60,8 +60,12 @@ CT_API int ct_barrier_init(ct_barrier_t *b, unsigned parties, int (*action)(void
  *   CT_EINVAL     b was never initialised (zeroed): returns at once, nothing
  *                 changed (checked in every build).
  * A thread arriving while a reset is in progress or while the action runs
- * waits (untimed, as in CPython) until that is over.  Everything written by any party before its wait
- * and by the action is visible to every party after a successful wait. */
+ * waits (untimed, as in CPython) until that is over.  The action is atomic
+ * with its release, as in CPython: a waiter whose timeout expires while the
+ * action runs waits for it, and a generation whose action succeeded is
+ * released (a reset or abort from another thread waits for that release).
+ * Everything written by any party before its wait and by the action is
+ * visible to every party after a successful wait. */
 CT_API int ct_barrier_wait(ct_barrier_t *b);
 
 /* Barrier.wait(timeout): as ct_barrier_wait with an explicit timeout.
@@ -72,12 +76,16 @@ CT_API int ct_barrier_wait_timed(ct_barrier_t *b, int64_t timeout_ns);
 
 /* Returns the barrier to its empty state — Barrier.reset().  Threads waiting
  * in the current generation return CT_EBROKEN; once they have left, the
- * barrier is usable again (also after ct_barrier_abort or a timeout).  Never
- * blocks.  Any thread may call it. */
+ * barrier is usable again (also after ct_barrier_abort or a timeout).
+ * Blocks only while another thread runs the action: then it waits for that
+ * generation's release and resets the next one (as CPython's reset waits for
+ * the barrier's lock); from inside the action it applies at once (that
+ * generation fails with CT_EBROKEN).  Any thread may call it. */
 CT_API void ct_barrier_reset(ct_barrier_t *b);
 
 /* Breaks the barrier — Barrier.abort().  Current and future waits return
- * CT_EBROKEN until ct_barrier_reset.  Never blocks.  Any thread may call it. */
+ * CT_EBROKEN until ct_barrier_reset.  Blocks only while another thread runs
+ * the action, as ct_barrier_reset.  Any thread may call it. */
 CT_API void ct_barrier_abort(ct_barrier_t *b);
 
 /* True if the barrier is broken — Barrier.broken.  A snapshot. */

@@ -20,6 +20,10 @@
  *     of every generation, so that one cannot fill without it), hence its
  *     index is at least that many, unless a reset started a new generation
  *     meanwhile (`resets` is bumped before every reset);
+ *   - a generation whose action succeeded is released: resets, aborts and
+ *     timeouts that land while the action runs wait for its release (the
+ *     action is atomic with it, as in CPython), so no generation the action
+ *     counted is ever voided;
  *   - the last arrival (index parties-1) is the thread that ran the action;
  *   - a timed wait that returns CT_ETIMEDOUT waited at least its timeout;
  *   - n_waiting < parties at every look; after reset at rest the barrier is
@@ -36,15 +40,13 @@
 
 #define MAXW 256
 #define SLOTS 4
-#define VOIDS 256
 
 enum { C_PASSED, C_BROKEN, C_TIMEOUTS, C_RESETS, C_ABORTS, C_GENERATIONS, C_ACTION_FAILS };
 static const char *const names[] = { "passed", "broken", "timeouts", "resets", "aborts",
                                      "generations", "action_fails", NULL };
 
 struct state;
-static int action_locked(struct state *s);
-static bool maybe_voided(struct state *s, uint64_t g);
+static int action_run(struct state *s);
 
 struct state {
     ct_barrier_t b;
@@ -58,39 +60,28 @@ struct state {
     /* slot[g % SLOTS][i] = g + 1 once index i was returned in generation g. */
     _Atomic uint64_t slot[SLOTS][MAXW];
     ct_lock_t ctl;                 /* orders resets with the round-end abort */
-    bool stopping;                 /* under ctl */
+    atomic_bool stopping;          /* written under ctl */
     atomic_ulong resets;           /* bumped before every ct_barrier_reset */
-    /* Under ctl: generations that resets, aborts and timeouts may have
-     * voided (the latest VOIDS).  One that lands after the action counted a
-     * generation but before the barrier released it voids that generation
-     * (every party gets CT_EBROKEN, see src/barrier.c): nobody passes it. */
-    uint64_t voidable[VOIDS];
-    unsigned nvoid;
     uint64_t last_gen[MAXW];       /* per worker: generation of its last pass */
 };
 
-/* Runs under ctl, so that the round-end abort cannot land while it runs: an
- * abort during the action voids the generation (every party gets
- * CT_EBROKEN, see src/barrier.c) although the action already counted it. */
+/* Not under ctl: a reset or abort (under ctl) that lands while the action
+ * runs waits for its release, so the action must not wait for ctl. */
 static int action(void *p)
 {
-    struct state *s = p;
-    ct_lock_acquire(&s->ctl);
-    int rc = action_locked(s);
-    ct_lock_release(&s->ctl);
-    return rc;
+    return action_run(p);
 }
 
-static int action_locked(struct state *s)
+static int action_run(struct state *s)
 {
-    if (s->stopping)
+    if (atomic_load(&s->stopping))
         return 1;                   /* the round is over: break it */
     s->action_ident = ct_thread_ident();
     if (s->gen > 0 && !s->action_failure[0]) {
         /* Every party returned from the previous generation and recorded its
          * index before arriving here. */
         uint64_t g = s->gen - 1;
-        for (int i = 0; i < s->nthreads && !maybe_voided(s, g + 1); i++) {
+        for (int i = 0; i < s->nthreads; i++) {
             if (atomic_load(&s->slot[g % SLOTS][i]) != g + 1) {
                 snprintf(s->action_failure, sizeof s->action_failure,
                          "generation %llu: index %d never returned",
@@ -106,27 +97,6 @@ static int action_locked(struct state *s)
     }
     s->gen++;
     return 0;
-}
-
-/* Under ctl, right before a reset or abort, or right after a timeout broke
- * the barrier (a waiter that times out while the last arrival runs the
- * action breaks it too): the generation counted last, and the one whose
- * action may be about to run. */
-static void note_voidable(struct state *s)
-{
-    s->voidable[s->nvoid++ % VOIDS] = s->gen;
-    s->voidable[s->nvoid++ % VOIDS] = s->gen + 1;
-}
-
-/* Under ctl: could generation g (the one whose action made s->gen == g)
- * have been voided by a reset or abort? */
-static bool maybe_voided(struct state *s, uint64_t g)
-{
-    unsigned n = s->nvoid < VOIDS ? s->nvoid : VOIDS;
-    for (unsigned i = 0; i < n; i++)
-        if (s->voidable[i] == g)
-            return true;
-    return false;
 }
 
 static void *setup(int nthreads)
@@ -174,17 +144,10 @@ static void step(void *p, struct torture_worker *w)
         }
         if ((unsigned)rc < before && atomic_load(&s->resets) == resets0)
             torture_fail(w, "index %d although %u parties had arrived before it", rc, before);
-        if (g != s->last_gen[w->id] + 1) {
-            /* Fine only if every generation skipped was voided. */
-            bool skipped_voided = g > s->last_gen[w->id] + 1 && g - s->last_gen[w->id] < VOIDS;
-            ct_lock_acquire(&s->ctl);
-            for (uint64_t k = s->last_gen[w->id] + 1; skipped_voided && k < g; k++)
-                skipped_voided = maybe_voided(s, k);
-            ct_lock_release(&s->ctl);
-            if (!skipped_voided)
-                torture_fail(w, "passed generation %llu after %llu (not in lockstep)",
-                             (unsigned long long)g, (unsigned long long)s->last_gen[w->id]);
-        }
+        if (g != s->last_gen[w->id] + 1)
+            torture_fail(w, "passed generation %llu after %llu (not in lockstep, or a "
+                         "generation the action counted was voided)",
+                         (unsigned long long)g, (unsigned long long)s->last_gen[w->id]);
         s->last_gen[w->id] = g;
         uint64_t prev = atomic_exchange(&s->slot[(g - 1) % SLOTS][rc], g);
         if (prev == g)
@@ -198,9 +161,6 @@ static void step(void *p, struct torture_worker *w)
         return;
     }
     if (rc == CT_ETIMEDOUT) {
-        ct_lock_acquire(&s->ctl);
-        note_voidable(s);
-        ct_lock_release(&s->ctl);
         w->counts[C_TIMEOUTS]++;
         torture_check_not_early(w, "ct_barrier_wait_timed", timeout, took);
     } else if (rc == CT_EBROKEN) {
@@ -213,8 +173,7 @@ static void step(void *p, struct torture_worker *w)
     r = torture_below(w, 4);
     if (r < 2) {
         ct_lock_acquire(&s->ctl);
-        if (!s->stopping) {
-            note_voidable(s);
+        if (!atomic_load(&s->stopping)) {
             if (r == 0) {
                 atomic_fetch_add(&s->resets, 1);
                 ct_barrier_reset(&s->b);
@@ -232,8 +191,7 @@ static void stop(void *p)
 {
     struct state *s = p;
     ct_lock_acquire(&s->ctl);
-    s->stopping = true;
-    note_voidable(s);
+    atomic_store(&s->stopping, true);
     ct_barrier_abort(&s->b);
     ct_lock_release(&s->ctl);
 }
@@ -255,7 +213,7 @@ static void quiesce(void *p, struct torture_worker *ws, int nthreads)
     if (ct_barrier_broken(&s->b) || ct_barrier_n_waiting(&s->b) != 0)
         torture_fail(&ws[0], "after reset at rest: broken=%d n_waiting=%u",
                      ct_barrier_broken(&s->b), ct_barrier_n_waiting(&s->b));
-    s->stopping = false;
+    atomic_store(&s->stopping, false);
 }
 
 const struct torture_prim torture_barrier = {
