@@ -309,7 +309,7 @@ Test(executor, shutdown_without_cancel_runs_the_queued_tasks, .timeout = 60)
 /* ---- initializer, finalizer, idle retirement ----------------------------------------------- */
 
 struct life {
-    atomic_int inits, finis, alive, overlap;
+    atomic_int inits, finis, alive, overlap, fini_slots;
     uint64_t init_ident[64], fini_ident[64];
 };
 
@@ -327,9 +327,10 @@ static void life_fini(void *p)
 {
     struct life *l = p;
     atomic_fetch_sub(&l->alive, 1);
-    int i = atomic_fetch_add(&l->finis, 1);
+    int i = atomic_fetch_add(&l->fini_slots, 1);
     if (i < 64)
         l->fini_ident[i] = ct_thread_ident();
+    atomic_fetch_add(&l->finis, 1);   /* publishes the ident: tests wait on finis */
 }
 
 static void *whoami(void *p)
