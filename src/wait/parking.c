@@ -74,7 +74,7 @@ struct parked {
 };
 
 struct bucket {
-    _Alignas(64) pthread_mutex_t mutex;    /* one cache line per bucket */
+    _Alignas(64) pthread_mutex_t mutex;    /* no two buckets share a cache line */
     struct link head;
 };
 
