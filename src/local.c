@@ -102,15 +102,11 @@ static char present_null_marker;
 
 /* The initial-exec TLS model makes each access one load relative to the
  * thread pointer, also when the library is a shared object (the cost: three
- * pointers of static TLS, which every libc reserves room for). */
-#if defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-#  define TLS_FAST __attribute__((tls_model("initial-exec")))
-#else
-#  define TLS_FAST
-#endif
-static _Thread_local void **tl_values TLS_FAST;    /* == tl_self->values */
-static _Thread_local uint32_t tl_cap TLS_FAST;     /* == tl_self->cap */
-static _Thread_local struct local_thread *tl_self TLS_FAST;
+ * pointers of static TLS, which every libc reserves room for); see
+ * CT__TLS_INITIAL_EXEC in internal/platform.h. */
+static _Thread_local void **tl_values CT__TLS_INITIAL_EXEC;    /* == tl_self->values */
+static _Thread_local uint32_t tl_cap CT__TLS_INITIAL_EXEC;     /* == tl_self->cap */
+static _Thread_local struct local_thread *tl_self CT__TLS_INITIAL_EXEC;
 
 /* Thread exit in progress on this thread: the array of values it took out of
  * its table (each non-NULL entry counted in its key's pending word until its

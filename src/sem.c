@@ -84,12 +84,14 @@ static _Thread_local bool woke_sleeper;
 
 static inline _Atomic uint64_t *word(ct_sem_t *s) { return CT__A64(&s->state); }
 
-/* The 32-bit half of `state` that holds bit 63, for the wait layer.  The
- * probe folds to a constant. */
+/* The 32-bit half of `state` that holds bit 63, for the wait layer: the
+ * second half in memory on a little-endian CPU, the first on a big-endian
+ * one. */
+#define SLEEP_HALF_INDEX (CT__LITTLE_ENDIAN ? 1 : 0)
+
 static inline const uint32_t *sleep_half(const ct_sem_t *s)
 {
-    static const union { uint32_t u; unsigned char c[4]; } probe = { 1 };
-    return (const uint32_t *)(const void *)&s->state + (probe.c[0] == 1 ? 1 : 0);
+    return (const uint32_t *)(const void *)&s->state + SLEEP_HALF_INDEX;
 }
 
 static inline bool try_take(_Atomic uint64_t *w)

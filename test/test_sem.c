@@ -626,3 +626,19 @@ Test(sem, release_publishes_writes_to_the_acquirer, .timeout = 120)
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
     cr_assert_eq(h.sum, 2000L * 2001 / 2);
 }
+
+/* White-box: sleepers wait on the 32-bit half of `state` that holds bit 63,
+ * which src/sem.c finds with CT__LITTLE_ENDIAN (internal/platform.h).  The
+ * macro must name the byte order this CPU really has, or a sleeper would
+ * wait on the value half and spin instead of sleeping. */
+Test(sem, byte_order_macro_finds_the_half_holding_bit_63)
+{
+    uint64_t word = SEM_SLEEPERS_BIT;
+    uint32_t halves[2];
+    memcpy(halves, &word, sizeof halves);
+    int expected = CT__LITTLE_ENDIAN ? 1 : 0;
+    cr_assert_eq(halves[expected], UINT32_C(0x80000000),
+                 "CT__LITTLE_ENDIAN=%d but half %d is %#x", CT__LITTLE_ENDIAN, expected,
+                 (unsigned)halves[expected]);
+    cr_assert_eq(halves[1 - expected], 0u);
+}

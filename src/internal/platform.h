@@ -1,7 +1,9 @@
 /* The one selection header: which OS and CPU we build for.
  *
  * Platform #ifs live here and in the backend files (src/wait/, src/platform/)
- * only; primitives include this header and call what it names.
+ * only; primitives include this header and call what it names.  The layer
+ * test (test/hygiene/layers.py, rules in docs/layers.json) fails on an #if
+ * naming an OS or a CPU anywhere else in src/ or include/.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -60,6 +62,37 @@
 #else
 #  define CT__HAVE_CONSTRUCTOR 0
 #  define CT__CONSTRUCTOR
+#endif
+
+/* CT__TLS_INITIAL_EXEC: put after a _Thread_local variable's declarator to
+ * ask for the initial-exec TLS model, under which each access is one load
+ * relative to the thread pointer, also in a shared object (the cost: the
+ * variable takes static TLS, which every ELF libc reserves some room for).
+ * Empty where the model does not exist (PE/COFF, Mach-O) or the compiler
+ * cannot be asked; the access is then the platform's default. */
+#if defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#  define CT__TLS_INITIAL_EXEC __attribute__((tls_model("initial-exec")))
+#else
+#  define CT__TLS_INITIAL_EXEC
+#endif
+
+/* CT__LITTLE_ENDIAN: 1 if the least significant byte of an integer is stored
+ * first, 0 if the most significant is.  Used to find the 32-bit half of a
+ * 64-bit word that holds given bits (the wait layer waits on 32-bit words).
+ * gcc and clang say it with __BYTE_ORDER__; every Windows target is
+ * little-endian.  Elsewhere the build stops rather than guess. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && defined(__ORDER_BIG_ENDIAN__)
+#  if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#    define CT__LITTLE_ENDIAN 1
+#  elif __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#    define CT__LITTLE_ENDIAN 0
+#  else
+#    error "cthreading: mixed byte order is not supported"
+#  endif
+#elif defined(_WIN32)
+#  define CT__LITTLE_ENDIAN 1
+#else
+#  error "cthreading: unknown byte order; define CT__LITTLE_ENDIAN in src/internal/platform.h"
 #endif
 
 #endif /* CT_INTERNAL_PLATFORM_H */
