@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 
 #include <cthreading.h>
-#include "internal/clock.h"
 
 /* Code ct_test_reap returns for a child that hung (was killed). */
 #define CT_TEST_REAP_HUNG 2000
@@ -23,7 +22,7 @@
  * neither. */
 static inline int ct_test_reap(pid_t pid, int64_t limit_ns, int64_t poll_ns)
 {
-    int64_t end = ct__now_ns() + limit_ns;
+    int64_t end = ct_now_ns() + limit_ns;
     int status;
 
     for (;;) {
@@ -32,7 +31,7 @@ static inline int ct_test_reap(pid_t pid, int64_t limit_ns, int64_t poll_ns)
             break;
         if (r < 0)
             return 3000;
-        if (ct__now_ns() > end) {
+        if (ct_now_ns() > end) {
             kill(pid, SIGKILL);
             (void)waitpid(pid, &status, 0);
             return CT_TEST_REAP_HUNG;

@@ -1,5 +1,6 @@
-/* Small helpers shared by the test files (white-box: they use the library's
- * internal monotonic clock).
+/* Small helpers shared by the test files.  Public API only (the library's
+ * clock is ct_now_ns), so a test that includes them links a shared library;
+ * internal/platform.h is macros only (CT__TSAN, ct__cpu_relax), no symbols.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -8,10 +9,10 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include "internal/clock.h"
+#include <cthreading.h>
 #include "internal/platform.h"
 
-static inline int64_t t_now(void) { return ct__now_ns(); }
+static inline int64_t t_now(void) { return ct_now_ns(); }
 
 /* Spin (yielding the CPU) until *flag != 0 or `limit_ns` passed; returns the
  * final value.  Used to wait for a thread's announcement without a sleep. */

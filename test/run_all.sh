@@ -2,7 +2,7 @@
 # The README's test command: installs what is missing (Debian), then builds
 # and runs the whole suite four ways — gcc debug (Criterion), clang +
 # ThreadSanitizer (built-in runner), clang + AddressSanitizer + UBSan, and the
-# portable parking backend — then the reliability runs, the Windows build,
+# portable parking backend as a shared library — then the reliability runs, the Windows build,
 # and the quick subset of the mutation gate (test/mutate/: known bugs the
 # tests must catch), and ends with each part's summary line.
 # Exits non-zero on any failure or sanitizer report.

@@ -31,7 +31,6 @@
 #include <stdint.h>
 
 #include <cthreading.h>
-#include "internal/clock.h"
 
 #define TORTURE_MAX_COUNTS 12
 
@@ -92,7 +91,7 @@ static inline uint32_t torture_below(struct torture_worker *w, uint32_t n)
     return (uint32_t)((torture_rand(w) >> 32) * n >> 32);
 }
 
-static inline int64_t torture_now(void) { return ct__now_ns(); }
+static inline int64_t torture_now(void) { return ct_now_ns(); }
 
 /* Marks the step in progress (for the hang report) / its end. */
 static inline void torture_begin(struct torture_worker *w, const char *step)
