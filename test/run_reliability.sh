@@ -8,9 +8,9 @@
 #   2. TSan build WITHOUT the annotations (they add happens-before edges of
 #      their own that could hide an ordering bug inside a primitive): the
 #      whole test suite, the torture run and the cases that apply;
-#   3. every libFuzzer target for a short fixed time: 8 s for lock, wait,
-#      thread and multi, 5 s for each other primitive's model fuzzer (about
-#      a minute and a half in all); FUZZ_SECONDS=N runs every target N s instead;
+#   3. every libFuzzer target for a short fixed time: 6 s for lock, wait,
+#      thread and multi, 4 s for each other primitive's model fuzzer (about
+#      a minute in all); FUZZ_SECONDS=N runs every target N s instead;
 #   4. the spin model check of the lock word + wait protocol.
 # Installs spin / clang / libclang-rt-14-dev with apt-get if missing.
 # Options: --skip-tsan (step 1 already ran as part of run_all.sh's tsan ctest).
@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-fuzz_seconds=${FUZZ_SECONDS:-}   # empty: 8 s / 5 s per target, see above
+fuzz_seconds=${FUZZ_SECONDS:-}   # empty: 6 s / 4 s per target, see above
 skip_tsan=0
 [ "${1:-}" = "--skip-tsan" ] && skip_tsan=1
 
@@ -88,7 +88,7 @@ if build tsan-noann; then
 fi
 
 # ---- 3. fuzzers ---------------------------------------------------------------------------
-echo "== fuzz: ${fuzz_seconds:-8 or 5} s per target"
+echo "== fuzz: ${fuzz_seconds:-6 or 4} s per target"
 if build fuzz; then
   # Every fuzz_*.c must have been built and run, each with a real exec count.
   expected=$(find "$root/fuzz" -maxdepth 1 -name 'fuzz_*.c' | wc -l)
@@ -98,7 +98,7 @@ if build fuzz; then
     t=${f##*/fuzz_}
     secs=$fuzz_seconds
     if [ -z "$secs" ]; then
-      case $t in lock|wait|thread|multi) secs=8 ;; *) secs=5 ;; esac
+      case $t in lock|wait|thread|multi) secs=6 ;; *) secs=4 ;; esac
     fi
     ran=$((ran + 1))
     if out=$("$root/fuzz/run.sh" "$broot/fuzz" "$t" "$secs") &&
