@@ -18,7 +18,7 @@
  *   [fast]        atomic OR of LOCKED (acquire): took the lock if LOCKED was
  *                 clear; inline in lock.h.
  *   [spin]        a bounded spin with plain loads, CAS-ing LOCKED in whenever
- *                 it is seen clear; gives up at once when sleepers exist.
+ *                 it is seen clear, also while others sleep.
  *   [register]    CAS +1 SLEEPER (| STARVING once we waited STARVE_NS), only
  *                 while LOCKED is set; if LOCKED is clear, take it instead.
  *   [wait]        wait on the word with the value just written; a return that
@@ -94,9 +94,12 @@ _Static_assert(LOCKED == CT__LOCK_LOCKED, "lock.h's inline fast path uses the sa
 /* Spin before sleeping: SPIN_ROUNDS looks at the word, with an exponentially
  * growing pause between looks (1, 2, 4, ... PAUSEs).  Few, spaced looks still
  * catch a short critical section ending without pulling the cache line away
- * from the holder; a waiter that finds others already asleep does not spin
- * at all (contention is heavy: queue up).  Measured by the lock matrix
- * (cthreading-bench --matrix lock): see the README's figures. */
+ * from the holder.  A waiter spins also when others already sleep: with
+ * more threads than CPUs there nearly always are sleepers, and a waiter that
+ * went to sleep at once left the lock to the one running holder and a wake
+ * system call per release (round two measured it: the oversubscribed cells
+ * of the lock matrix ran at 0.33-0.5x absl and the textbook lock; spinning,
+ * 0.82-1.9x; cthreading-bench --matrix=lock).  See the README's figures. */
 #ifndef SPIN_ROUNDS
 #define SPIN_ROUNDS 7
 #endif
@@ -132,15 +135,13 @@ static inline bool try_fast(_Atomic uint32_t *w)
 #define try_take try_fast
 
 /* [spin] Takes the lock if LOCKED is clear, whatever the other bits; bounded
- * spin with exponential backoff; gives up at once when others sleep. */
+ * spin with exponential backoff, whether or not others sleep. */
 static bool spin_acquire(_Atomic uint32_t *w)
 {
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         uint32_t s = ct__load_relaxed(w);
         if (!(s & LOCKED) && cas(w, &s, s | LOCKED, memory_order_acquire))
             return true;
-        if (SLEEPERS(s) != 0)
-            return false;
         for (int j = 0; j < (1 << i); j++)
             ct__cpu_relax();
     }

@@ -9,7 +9,8 @@
  *             the second round; round one's CAS 0 -> LOCKED is a special
  *             case of it); else acquire_slow:
  *     spin_acquire  SPIN rounds: load s; if !LOCKED, CAS s -> s|LOCKED (done);
- *                   give up at once when SLEEPERS(s) != 0
+ *                   (also while others sleep: round two dropped the
+ *                   give-up when SLEEPERS(s) != 0)
  *     register      load s; loop: !LOCKED -> CAS s|LOCKED (done),
  *                   else CAS s -> s+ONE (registered, s += ONE)
  *     wait          do rc = wait(w, s); s = load
@@ -251,10 +252,7 @@ active [N] proctype thread()
                 :: !(s & LOCKED) -> cas_take()
                 :: else -> skip
                 fi;
-                if
-                :: !got && SLEEPERS(s) != 0 -> break
-                :: else -> i++
-                fi
+                i++                  /* spins on, also while others sleep */
             od;
             i = 0;
             if
