@@ -80,10 +80,18 @@ struct ct_queue_waiter {
 void *(*ct__queue_realloc)(void *ptr, size_t size) = realloc;
 
 /* Adaptive spin before a blocked caller sleeps: this thread's budget for
- * queue waits, in PAUSE rounds, with the Semaphore's bounds and growth rule
+ * queue waits, in PAUSE rounds, with the Semaphore's growth rule
  * (internal/spin.h): a hand-off to a running partner costs ~0.1 µs when the
- * waiter spins and two wake-to-run system calls when it sleeps. */
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+ * waiter spins and two wake-to-run system calls when it sleeps.  The
+ * maximum is 4x the Semaphore's (~40 µs): a getter waits for a producer
+ * that does work between puts, and with more threads than CPUs the item
+ * that answers it often comes a time slice later.  Measured with
+ * bench_queue.c's 1p/8c unbounded row (cthreading-bench --filter=queue,
+ * 4-5 runs each, idle): ct/textbook 0.76-1.24 with 500 rounds, 1.29-2.16
+ * with 2000; the other rows and the hand-off latencies unchanged. */
+#define QUEUE_SPIN_MAX 2000u
+#define QUEUE_SPIN ((struct ct__spin_bounds){ 8u, QUEUE_SPIN_MAX })
+static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(QUEUE_SPIN_MAX);
 
 /* The first wait after this thread woke a sleeping waiter spins on its own
  * "rebound" budget (the convoy it breaks: internal/spin.h).  Measured with
@@ -291,7 +299,7 @@ static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
     _Atomic uint32_t *s = CT__A32(&w->state);
     bool rebound = woke_sleeper;
     struct ct__spin *budget_p = rebound ? &rebound_policy : &spin_policy;
-    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
+    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : QUEUE_SPIN;
     unsigned budget = ct__spin_rounds(budget_p, bounds);
     uint32_t expected = WAITING, st;
 
