@@ -60,6 +60,7 @@
 
 #include "cthreading/cond.h"
 #include "internal/atomic.h"
+#include "internal/lock.h"
 #include "internal/platform.h"
 #include "internal/rlock.h"
 #include "internal/spin.h"
@@ -152,11 +153,24 @@ static void acquire_restore(ct_cond_t *c, uint32_t saved)
  * REACQUIRE_PAUSES apart (every look pulls the cache line away from the
  * holder), with this thread's own adaptive budget.  A free lock that
  * try_acquire still cannot take has sleepers or a wake in flight: stop
- * spinning and queue up in ct_lock_acquire, which handles them. */
-static void reacquire_lock(ct_lock_t *l)
+ * spinning and queue up in ct_lock_acquire, which handles them.
+ * A waiter that slept (`slept`) and, woken, finds the lock still held does
+ * not spin at all, here or in the Lock: its wake-up came a whole wake
+ * latency after the notify, so a notifier running on another CPU has
+ * usually let go by then, and one that has not was most likely preempted
+ * by that wake-up on this CPU.  Spinning there cost ~10 µs per hand-off
+ * (cthreading-bench --matrix=handoff --only=Condition: the one-CPU
+ * Condition round trip was 2.3-2.7x pthread's). */
+static void reacquire_lock(ct_lock_t *l, bool slept)
 {
-    unsigned budget = ct__spin_rounds(&reacquire_policy, REACQUIRE_BOUNDS);
+    unsigned budget;
 
+    if (slept) {
+        if (!ct_lock_try_acquire(l))
+            ct__lock_acquire_queued(l);
+        return;
+    }
+    budget = ct__spin_rounds(&reacquire_policy, REACQUIRE_BOUNDS);
     for (unsigned i = 0; i < budget; i++) {
         if (!ct_lock_locked(l)) {
             if (ct_lock_try_acquire(l)) {
@@ -174,10 +188,10 @@ static void reacquire_lock(ct_lock_t *l)
 
 /* After a notification: like acquire_restore, but a bound Lock is re-taken
  * through reacquire_lock. */
-static void notified_restore(ct_cond_t *c, uint32_t saved)
+static void notified_restore(ct_cond_t *c, uint32_t saved, bool slept)
 {
     if (bound_is_lock(c))
-        reacquire_lock(bound_lock(c));
+        reacquire_lock(bound_lock(c), slept);
     else
         ct__rlock_acquire_restore(bound_rlock(c), saved);
 }
@@ -238,8 +252,8 @@ static void unlink_waiter(ct_cond_t *c, struct waiter *w)
 
 /* Spins, then sleeps on the node word until NOTIFIED or the deadline.
  * Returns CT_OK if notified, CT_ETIMEDOUT otherwise (the node may still be
- * queued then). */
-static int park(struct waiter *w, int64_t deadline)
+ * queued then); *slept tells whether it went to sleep. */
+static int park(struct waiter *w, int64_t deadline, bool *slept)
 {
     _Atomic uint32_t *s = CT__A32(&w->state);
     bool rebound = woke_sleeper;
@@ -249,6 +263,7 @@ static int park(struct waiter *w, int64_t deadline)
     uint32_t expected = WAITING;
 
     woke_sleeper = false;
+    *slept = false;
     if (deadline == CT__NO_DEADLINE || !ct__deadline_passed(deadline))
         budget = ct__spin_rounds(policy, bounds);
     for (unsigned i = 0; i < budget; i++) {
@@ -264,6 +279,7 @@ static int park(struct waiter *w, int64_t deadline)
         return CT_OK;                      /* NOTIFIED just now */
     if (budget > 0)
         ct__spin_slept(policy, bounds);
+    *slept = true;
     for (;;) {
         int rc = ct__wait_until(&w->state, SLEEPING, deadline);
         if (ct__load_acquire(s) == NOTIFIED)
@@ -278,6 +294,7 @@ static int wait_until(ct_cond_t *c, int64_t deadline)
 {
     struct waiter w;
     uint32_t saved;
+    bool slept;
     int rc;
 
     if (!held(c))
@@ -287,9 +304,9 @@ static int wait_until(ct_cond_t *c, int64_t deadline)
     enqueue(c, &w);
     guard_drop(c);
     saved = release_save(c);
-    rc = park(&w, deadline);
+    rc = park(&w, deadline, &slept);
     if (rc == CT_OK)
-        notified_restore(c, saved);
+        notified_restore(c, saved, slept);
     else
         acquire_restore(c, saved);
     if (rc != CT_OK) {

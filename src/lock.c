@@ -78,6 +78,7 @@
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
 #include "internal/clock.h"
+#include "internal/lock.h"
 #include "internal/platform.h"
 #include "internal/tsan_owner.h"   /* TSan annotations: design there */
 #include "wait/wait.h"
@@ -149,8 +150,10 @@ static bool spin_acquire(_Atomic uint32_t *w)
 }
 
 /* Slow path: the lock was held on the first try.  Returns CT_OK (held) or
- * CT_ETIMEDOUT (deadline passed, not held; the word keeps no trace of us). */
-CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
+ * CT_ETIMEDOUT (deadline passed, not held; the word keeps no trace of us).
+ * `spin` false skips the first round's spin (a spin whose loads all find
+ * the lock held: no step of its own). */
+CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline, bool spin)
 {
     _Atomic uint32_t *w = word(l);
     int64_t since = 0;        /* when we first registered (0: not yet) */
@@ -160,8 +163,9 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline)
         uint32_t s;
         int rc;
 
-        if (spin_acquire(w))
+        if (spin && spin_acquire(w))
             return CT_OK;
+        spin = true;
         /* [register], or take the lock if it just came free. */
         s = ct__load_relaxed(w);
         for (;;) {
@@ -237,7 +241,16 @@ void ct_lock_acquire(ct_lock_t *l)
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
     if (CT__UNLIKELY(!try_fast(word(l))))
-        (void)acquire_slow(l, CT__NO_DEADLINE);
+        (void)acquire_slow(l, CT__NO_DEADLINE, true);
+    (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
+}
+
+void ct__lock_acquire_queued(ct_lock_t *l)
+{
+    assert(l != NULL);
+    CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
+    if (CT__UNLIKELY(!try_fast(word(l))))
+        (void)acquire_slow(l, CT__NO_DEADLINE, false);
     (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
 
@@ -263,7 +276,7 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
     if (timeout_ns == 0)
         return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(word(l)) ? CT_OK : CT_ETIMEDOUT);
     (void)ct__deadline_from_timeout(timeout_ns, &deadline);
-    return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline));
+    return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline, true));
 }
 
 int ct_lock_release(ct_lock_t *l)
