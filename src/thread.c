@@ -59,6 +59,11 @@
 #include "platform/os.h"
 #include "wait/wait.h"
 
+/* This file defines the exported calls that thread.h's inline twins stand
+ * in for. */
+#undef ct_thread_current
+#undef ct_thread_ident
+
 enum {
     R_LIBRARY  = 1u << 0,
     R_HIDDEN   = 1u << 1,
@@ -110,8 +115,16 @@ static ct_once_t init_once = CT_ONCE_INIT;
 /* Identities come from one process-wide counter and are never reused; 0
  * means "not yet assigned" (and is never handed out). */
 static _Atomic uint64_t next_ident = 1;
-static _Thread_local uint64_t my_ident;
-static _Thread_local struct rec *my_rec;
+/* The caller's handle: record (NULL until it has one) and ident (0 until
+ * assigned).  Exported where the format allows, for the inline twins in
+ * thread.h; everything here reads it through my_rec / my_ident. */
+#if CT__TLS_EXPORTED
+CT_API __thread ct_thread_t ct_thread_self_ __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local ct_thread_t ct_thread_self_;
+#endif
+#define my_ident (ct_thread_self_.ident)
+#define my_rec   (ct_thread_self_.rec)
 static _Thread_local bool my_gone;      /* past the library's exit destructor */
 static _Thread_local uint64_t my_native;
 

@@ -167,6 +167,43 @@ CT_API int ct_threading_shutdown(int64_t timeout_ns);
  * store as an owner id. */
 CT_API uint64_t ct_thread_ident(void);
 
+/* Inline twins of ct_thread_current and ct_thread_ident (same contracts):
+ * one thread-local load each once the calling thread has its record or
+ * ident, the exported call otherwise.  They read ct_thread_self_, the
+ * library's own per-thread copy of the caller's handle ({NULL, 0} until the
+ * library knows the thread; the ident may come before the record) — part of
+ * the ABI on ELF platforms, read-only for users.  Initial-exec TLS: one load
+ * relative to the thread pointer, also from shared objects (the library
+ * already takes static TLS).  Compiled out when CT_NO_INLINE is defined,
+ * on compilers without GNU C, and where the object format cannot export
+ * thread-local data (PE/COFF: Windows DLLs). */
+#if defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+CT_API extern __thread ct_thread_t ct_thread_self_ __attribute__((tls_model("initial-exec")));
+#  if !defined(CT_NO_INLINE)
+/* Inline twin of ct_thread_current (same contract): a copy of
+ * ct_thread_self_ once the caller has a record, the exported call before. */
+static inline int ct__thread_current_inline(ct_thread_t *out)
+{
+    if (__builtin_expect(ct_thread_self_.rec != CT__NULL, 1)) {
+        *out = ct_thread_self_;
+        return CT_OK;
+    }
+    return (ct_thread_current)(out);
+}
+
+/* Inline twin of ct_thread_ident (same contract): the cached ident, or the
+ * exported call that assigns it on the thread's first use. */
+static inline uint64_t ct__thread_ident_inline(void)
+{
+    uint64_t id = ct_thread_self_.ident;
+    return __builtin_expect(id != 0, 1) ? id : (ct_thread_ident)();
+}
+
+#    define ct_thread_current(out) ct__thread_current_inline(out)
+#    define ct_thread_ident()      ct__thread_ident_inline()
+#  endif
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,6 +76,17 @@
 #  define CT__TLS_INITIAL_EXEC
 #endif
 
+/* CT__TLS_EXPORTED: 1 where the public headers declare ct_thread_self_, the
+ * exported thread-local copy of the caller's handle that the inline
+ * ct_thread_current/ct_thread_ident read (include/cthreading/thread.h: the
+ * same condition, written there because an installed header cannot include
+ * this file); 0 where thread-local data cannot be exported (PE/COFF). */
+#if defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#  define CT__TLS_EXPORTED 1
+#else
+#  define CT__TLS_EXPORTED 0
+#endif
+
 /* CT__LITTLE_ENDIAN: 1 if the least significant byte of an integer is stored
  * first, 0 if the most significant is.  Used to find the 32-bit half of a
  * 64-bit word that holds given bits (the wait layer waits on 32-bit words).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What the installed libraries export.
 #   shared: only ct_ symbols (never ct__ internals) are exported, and exactly
-#           the functions the public headers declare with CT_API (so FFI users
-#           find every one); SONAME libcthreading.so.MAJOR; the file carries
+#           the functions (and the thread-local ct_thread_self_) the public
+#           headers declare with CT_API (so FFI users find every one); SONAME libcthreading.so.MAJOR; the file carries
 #           the full version, with the usual symlinks.
 #   static: every global symbol is ct_-prefixed (internals ct__), so static
 #           linking cannot clash with the user's names.
@@ -24,10 +24,12 @@ real=$(readlink -f "$lib")
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "libcthreading.so.$major" ] || bad "SONAME is '$soname', expected libcthreading.so.$major"
 
-# Functions declared CT_API in the public headers (comments removed first).
+# Functions declared CT_API in the public headers (comments removed first),
+# and the thread-local data they declare CT_API extern __thread.
 api=$(cat "$inc"/cthreading.h "$inc"/cthreading/*.h |
       perl -0777 -ne 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g;
-                      while (/\bCT_API\b[^;{]*?\b(ct_\w+)\s*\(/g) { print "$1\n" }' | sort -u)
+                      while (/\bCT_API\b[^;{]*?\b(ct_\w+)\s*\(/g) { print "$1\n" }
+                      while (/\bCT_API\s+extern\s+__thread\s+\w+\s+(ct_\w+)\b/g) { print "$1\n" }' | sort -u)
 # Linker-defined symbols some toolchains add to every shared object.
 linker='^(_init|_fini|_edata|_end|__bss_start)$'
 exported=$(nm -D --defined-only "$lib" | awk '{ print $NF }' | sed 's/@.*//' |
