@@ -21,7 +21,7 @@
 #     N = 3 (variants the algorithm is meant to tolerate).
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
-# cores; ~35 s of CPU, half of it the Barrier model); --full about 10 min.
+# cores; ~45 s of CPU, about half of it the Barrier model); --full about 10 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
