@@ -11,7 +11,7 @@
 #   3. every libFuzzer target for a short fixed time: 6 s for lock, wait,
 #      thread and multi, 4 s for each other primitive's model fuzzer (about
 #      a minute in all); FUZZ_SECONDS=N runs every target N s instead;
-#   4. the spin model check of the lock word + wait protocol.
+#   4. the spin model check of the Lock and Barrier word + wait protocols.
 # Installs spin / clang / libclang-rt-14-dev with apt-get if missing.
 # Options: --skip-tsan (step 1 already ran as part of run_all.sh's tsan ctest).
 # Build trees go to $CT_BUILD_ROOT/<preset> (default: build/ in the checkout).

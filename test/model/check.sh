@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Model check of the lock word + wait protocol (test/model/*.pml) with spin.
+# Model check of the Lock and Barrier state-word + wait protocols
+# (test/model/lock.pml, barrier.pml: every test/model/*.pml) with spin.
 #
 # For every model:
 #   - safety run (asserts + invalid end states) for N = 2 and 3 threads: must
@@ -20,7 +21,7 @@
 #     N = 3 (variants the algorithm is meant to tolerate).
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
-# cores); --full about 1.5 min.
+# cores; ~45 s of CPU, about half of it the Barrier model); --full about 10 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -79,7 +80,7 @@ must_fail() {
   return 1
 }
 
-# The Lock model and src/lock.c must agree on constants and steps.
+# The models and src/lock.c, src/barrier.c must agree on constants and steps.
 bash "$here/tie.sh" || status=1
 
 for m in "$here"/*.pml; do

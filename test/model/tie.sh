@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Ties the Lock model to the code: the state-word constants of src/lock.c and
-# test/model/lock.pml must be equal, and the transition steps the C code tags
-# ("[name]" in its comments) must be exactly the steps the model tags
-# ("/* step: name */").  Changing one side without the other fails.
+# Ties the models to the code.  Lock: the state-word constants of src/lock.c
+# and test/model/lock.pml must be equal, and the transition steps the C code
+# tags ("[name]" in its comments) must be exactly the steps the model tags
+# ("/* step: name */").  Barrier: the state-word constants of src/barrier.c and
+# test/model/barrier.pml must have equal values (GEN_MASK the same
+# expression), and the functions barrier.c defines must be exactly the ones
+# the model tags ("/* fn: name ... */") plus its "not-modelled:" line.
+# Changing one side without the other fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 c=$root/src/lock.c
@@ -27,4 +31,33 @@ if [ "$csteps" != "$msteps" ]; then
   status=1
 fi
 [ $status = 0 ] && echo "tie: lock.c and lock.pml agree ($(echo $csteps | wc -w) steps)"
+
+bstatus=0
+bc=$root/src/barrier.c
+bm=$root/test/model/barrier.pml
+# The #define's value, comments dropped, UINT32_C(x) -> x.
+defval() { sed -nE "s/^#define $1 +(.*)$/\1/p" "$2" | sed -E 's|/\*.*\*/||g; s/UINT32_C\(([^)]*)\)/\1/g; s/ +$//'; }
+for k in COUNT_MASK PARKED FILLING RESETTING BROKEN PHASE_MASK GEN_ONE; do
+  ce=$(defval $k "$bc"); me=$(defval $k "$bm")
+  cv=; mv=
+  [ -n "$ce" ] && cv=$(( ce ))
+  [ -n "$me" ] && mv=$(( me ))
+  if [ -z "$cv" ] || [ "$cv" != "$mv" ]; then
+    echo "tie: $k is '${ce:-missing}' in src/barrier.c but '${me:-missing}' in barrier.pml"; bstatus=1
+  fi
+done
+ce=$(defval GEN_MASK "$bc" | tr -d ' '); me=$(defval GEN_MASK "$bm" | tr -d ' ')
+[ -n "$ce" ] && [ "$ce" = "$me" ] || { echo "tie: GEN_MASK '${ce:-?}' (C) vs '${me:-?}' (model)"; bstatus=1; }
+# Function definitions: at column 0, a name followed by "(", no ";" or "=".
+cfns=$(grep -E '^[A-Za-z_][^=;]*[ *][a-z_][a-z0-9_]*\(' "$bc" | grep -vE '^(#|_Static_assert)|;[[:space:]]*$' |
+       sed -E 's/\(.*//' | grep -oE '[a-z_][a-z0-9_]*$' | sort -u)
+mfns=$( { grep -oE '/\* fn: [a-z_][a-z0-9_ ]*' "$bm" | sed 's|^/\* fn: ||';
+          sed -n 's/^ \* not-modelled: *//p' "$bm"; } | tr ' ' '\n' | grep -v '^$' | sort -u)
+if [ -z "$cfns" ] || [ "$cfns" != "$mfns" ]; then
+  echo "tie: barrier functions differ (< src/barrier.c, > barrier.pml)"
+  diff <(echo "$cfns") <(echo "$mfns") | sed 's/^/  /' || true
+  bstatus=1
+fi
+[ $bstatus = 0 ] && echo "tie: barrier.c and barrier.pml agree ($(echo $cfns | wc -w) functions)"
+[ $bstatus = 0 ] || status=1
 exit $status
