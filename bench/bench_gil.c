@@ -45,6 +45,7 @@ struct cpu_thread {
     atomic_bool holding;
     atomic_long work;        /* units done; single writer, read by the driver */
     unsigned seed;
+    long units_per_poll;     /* work units between two ct_gil_poll calls (0: 1) */
 };
 
 /* ~100 dependent multiply-adds between polls: "a few hundred instructions". */
@@ -59,12 +60,14 @@ static void *cpu_main(void *p)
 {
     struct cpu_thread *c = p;
     unsigned x = c->seed + 1;
-    long n = 0;
+    long n = 0, per_poll = c->units_per_poll > 0 ? c->units_per_poll : 1;
     ct_gil_acquire(c->g);
     atomic_store(&c->holding, true);
     while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
-        x = work_unit(x);
-        atomic_store_explicit(&c->work, ++n, memory_order_relaxed);
+        for (long k = 0; k < per_poll; k++)
+            x = work_unit(x);
+        n += per_poll;
+        atomic_store_explicit(&c->work, n, memory_order_relaxed);
         ct_gil_poll(c->g);
     }
     bench_keep(x);
@@ -72,14 +75,21 @@ static void *cpu_main(void *p)
     return NULL;
 }
 
-static void start_cpu(struct cpu_thread *c, ct_gil_t *g, pthread_t *t, unsigned seed)
+static void start_cpu_every(struct cpu_thread *c, ct_gil_t *g, pthread_t *t, unsigned seed,
+                            long units_per_poll)
 {
     memset(c, 0, sizeof *c);
     c->g = g;
     c->seed = seed;
+    c->units_per_poll = units_per_poll;
     pthread_create(t, NULL, cpu_main, c);
     while (!atomic_load(&c->holding))
         sleep_ns(100000);
+}
+
+static void start_cpu(struct cpu_thread *c, ct_gil_t *g, pthread_t *t, unsigned seed)
+{
+    start_cpu_every(c, g, t, seed, 1);
 }
 
 /* ---- the I/O-bound thread and its echo peer ---------------------------------- */
@@ -131,7 +141,7 @@ static double percentile(double *v, int n, double q)
 /* Runs n round trips, with or without the CPU-bound thread.  own_gil: the
  * I/O thread uses a GIL of its own (the machine-load baseline: same threads,
  * no GIL shared). */
-static struct convoy_result run_io(int mode, int n, bool with_cpu, bool own_gil)
+static struct convoy_result run_io(int mode, int n, bool with_cpu, bool own_gil, long per_poll)
 {
     struct convoy_result r = { 0, 0, 0, 0 };
     ct_gil_t g, g_io;
@@ -148,7 +158,7 @@ static struct convoy_result run_io(int mode, int n, bool with_cpu, bool own_gil)
     }
     pthread_create(&echo, NULL, echo_main, &sv[1]);
     if (with_cpu)
-        start_cpu(&cpu, &g, &cpu_t, 1);
+        start_cpu_every(&cpu, &g, &cpu_t, 1, per_poll);
     ct_gil_init(&g_io, mode);
     io = (struct io_thread){ .g = own_gil ? &g_io : &g, .fd = sv[0], .n = n, .lat_us = lat };
     pthread_create(&io_t, NULL, io_main, &io);
@@ -179,13 +189,13 @@ static struct convoy_result run_io(int mode, int n, bool with_cpu, bool own_gil)
 }
 
 /* The CPU thread alone for `secs`: work units per µs. */
-static double run_cpu_alone(int mode, double secs)
+static double run_cpu_alone(int mode, double secs, long per_poll)
 {
     ct_gil_t g;
     pthread_t t;
     struct cpu_thread cpu;
     ct_gil_init(&g, mode);
-    start_cpu(&cpu, &g, &t, 1);
+    start_cpu_every(&cpu, &g, &t, 1, per_poll);
     int64_t t0 = bench_now_ns();
     long w0 = atomic_load(&cpu.work);
     sleep_ns((int64_t)(secs * 1e9));
@@ -211,13 +221,13 @@ static void convoy_rows(const struct bench_opts *opt, int mode)
     char group[32], note[96];
 
     for (int r = 0; r < reps; r++) {
-        struct convoy_result alone = run_io(mode, n_alone, false, false);
-        struct convoy_result with = run_io(mode, n_with, true, false);
-        rateb[r] = run_io(mode, n_alone, true, true).cpu_rate;
+        struct convoy_result alone = run_io(mode, n_alone, false, false, 1);
+        struct convoy_result with = run_io(mode, n_with, true, false, 1);
+        rateb[r] = run_io(mode, n_alone, true, true, 1).cpu_rate;
         p50a[r] = alone.p50, p99a[r] = alone.p99, meana[r] = alone.mean;
         p50w[r] = with.p50, p99w[r] = with.p99, meanw[r] = with.mean;
         ratew[r] = with.cpu_rate;
-        ratea[r] = run_cpu_alone(mode, cpu_secs);
+        ratea[r] = run_cpu_alone(mode, cpu_secs, 1);
     }
     snprintf(group, sizeof group, "GIL %s", mode_name(mode));
     snprintf(note, sizeof note, "%d trips; with CPU: p99 %.0f us, mean %.0f; alone: p99 %.0f, mean %.0f",
@@ -241,6 +251,84 @@ CT_BENCH(gil_convoy_classic, 50)
 CT_BENCH(gil_convoy_priority, 51)
 {
     convoy_rows(opt, CT_GIL_PRIORITY);
+}
+
+/* ---- the convoy workload at a set poll period ------------------------------------
+ * The rows the GIL issue #19 measures: the CPU-bound thread polls after ~1 µs
+ * and after ~50 µs of work (calibrated: work units per µs measured first),
+ * the I/O thread does round trips as above.  Each segment runs, in this
+ * order, the I/O thread alone, the I/O thread with the CPU thread, the CPU
+ * thread with the same I/O load on a separate GIL (what the machine costs,
+ * whatever the GIL does), and the CPU thread alone; the rows give the medians
+ * over the segments of each figure and of the per-segment ratios. */
+
+/* Work units per µs of this machine (each unit ~100 dependent multiply-adds). */
+static double units_per_us(void)
+{
+    static double cached;
+    if (cached > 0)
+        return cached;
+    double best = 0;
+    unsigned x = 1;
+    for (int r = 0; r < 5; r++) {
+        int64_t t0 = bench_now_ns();
+        for (int i = 0; i < 20000; i++)
+            x = work_unit(x);
+        double u = 20000.0 / ((double)(bench_now_ns() - t0) / 1e3);
+        if (u > best)
+            best = u;
+    }
+    bench_keep(x);
+    cached = best;
+    return cached;
+}
+
+static void poll_period_rows(const struct bench_opts *opt, int mode, int period_us)
+{
+    enum { MAX_SEG = 9 };
+    long per_poll = (long)(units_per_us() * period_us + 0.5);
+    /* Classic: each trip with the CPU thread waits about one switch interval
+     * (5 ms), so it runs a few trips only. */
+    int n_alone = opt->quick ? 1000 : 2000;
+    int n_with = mode == CT_GIL_CLASSIC ? (opt->quick ? 20 : 60) : n_alone;
+    int segs = opt->quick ? 4 : 7;
+    double p50r[MAX_SEG], p99r[MAX_SEG], rater[MAX_SEG], rateb[MAX_SEG];
+    double p50w[MAX_SEG], p50a[MAX_SEG], ratew[MAX_SEG], ratea[MAX_SEG];
+    char group[32], name[64], note[96];
+
+    if (per_poll < 1)
+        per_poll = 1;
+    for (int r = 0; r < segs; r++) {
+        struct convoy_result alone = run_io(mode, n_alone, false, false, per_poll);
+        struct convoy_result with = run_io(mode, n_with, true, false, per_poll);
+        struct convoy_result machine = run_io(mode, n_alone, true, true, per_poll);
+        double cpu_alone = run_cpu_alone(mode, opt->quick ? 0.03 : 0.1, per_poll);
+        p50w[r] = with.p50, p50a[r] = alone.p50;
+        p50r[r] = with.p50 / alone.p50;
+        p99r[r] = with.p99 / alone.p99;
+        ratew[r] = with.cpu_rate, ratea[r] = cpu_alone;
+        rater[r] = with.cpu_rate / cpu_alone;
+        rateb[r] = machine.cpu_rate / cpu_alone;
+    }
+    snprintf(group, sizeof group, "GIL %s", mode_name(mode));
+    snprintf(name, sizeof name, "poll every %d us: I/O p50, with CPU", period_us);
+    snprintf(note, sizeof note, "%d segs x %d trips; per-seg p50 ratio %.2f, p99 ratio %.2f",
+             segs, n_with, bench_median(p50r, segs), bench_median(p99r, segs));
+    bench_row(group, name, BENCH_TIME, bench_median(p50w, segs), bench_median(p50a, segs),
+              "alone", "us", mode == CT_GIL_CLASSIC ? "~interval" : "<= 2", note);
+    snprintf(name, sizeof name, "poll every %d us: CPU rate, with I/O", period_us);
+    snprintf(note, sizeof note, "per-seg ratio %.2f; I/O on a separate GIL: %.2f of alone",
+             bench_median(rater, segs), bench_median(rateb, segs));
+    bench_row(group, name, BENCH_RATE, bench_median(ratew, segs), bench_median(ratea, segs),
+              "alone", "units/us", mode == CT_GIL_CLASSIC ? NULL : ">= 0.9", note);
+}
+
+CT_BENCH(gil_poll_period, 54)
+{
+    for (int mode = CT_GIL_CLASSIC; mode <= CT_GIL_PRIORITY; mode++) {
+        poll_period_rows(opt, mode, 1);
+        poll_period_rows(opt, mode, 50);
+    }
 }
 
 /* ---- two CPU-bound threads ----------------------------------------------------- */

@@ -34,14 +34,35 @@
  *   A signalled waiter is not handed the GIL: it re-checks under queue_lock
  *   and may find that another thread took it first (CPython's condition
  *   variable behaves the same way); the taker's own release signals again.
+ *         PARKED 2 -> WAITING 0    (PRIORITY mode, "nudge": by a holder that
+ *                                   keeps the GIL, CAS + wake under
+ *                                   queue_lock; at most once per take_slow
+ *                                   call, marked in the node's `nudged`)
+ *   A nudged waiter wakes as from a spurious wake: it re-checks under
+ *   queue_lock, finds the GIL held and asks for the drop again (DROP_NOW).
  *
- * drop_request (CPython's gil_drop_request, the eval-breaker word): set to 1
- * under queue_lock by a waiter that has waited one switch interval while the
- * GIL stayed with the same holder (takes unchanged) — or at once, in PRIORITY
- * mode, by a waiter coming back from a blocking section; cleared by the next
+ * drop_request (CPython's gil_drop_request, the eval-breaker word):
+ *   DROP_NONE 0, DROP_NOW 1 (hand over at the next poll), DROP_WAKING 2
+ *   (PRIORITY mode only: the holder nudged the waiter it would serve, which
+ *   was asleep; polls pass over it until the waiter, awake, sets DROP_NOW).
+ * Set to DROP_NOW under queue_lock by a waiter that has waited one switch
+ * interval while the GIL stayed with the same holder (takes unchanged) — or
+ * at once, in PRIORITY mode, by a waiter coming back from a blocking section;
+ * set to DROP_WAKING by a nudging holder under queue_lock; cleared by the next
  * slow-path taker (as take_gil does) or under queue_lock by a holder that
  * finds nobody queued.  ct_gil_poll reads it relaxed: it is a hint, the
- * hand-over itself goes through the state word and queue_lock.
+ * hand-over itself goes through the state word and queue_lock.  A nudged
+ * waiter that cannot re-ask (it takes the GIL, freed meanwhile) leaves no
+ * stale DROP_WAKING behind: the taker clears the word.
+ *
+ * PRIORITY mode, the holder's side of a hand-over (priority_hand_over): under
+ * one queue_lock section it frees the GIL (release slow) and signals the
+ * waiter, then waits for the GIL to come back unqueued (take_back): it spins
+ * until `takes` moved and the word is 0, and takes it with the fast-path CAS
+ * — the returning thread, alone in the queue, took it as LOCKED without
+ * QUEUED and freed it with the fast-path CAS.  Nothing new on the state word:
+ * a fast take is allowed whenever nothing is queued.  If others queue, or the
+ * spin runs out, the holder queues as a preempted waiter (take_slow).
  *
  * Forced switching: a holder that honours a drop request remembers `takes`
  * (CPython's switch_number) and may not take the GIL back while it is
@@ -73,6 +94,7 @@
 
 enum { LOCKED = 1u, QUEUED = 2u };
 enum { WAITING = 0u, SIGNALLED = 1u, PARKED = 2u };
+enum { DROP_NONE = 0u, DROP_NOW = 1u, DROP_WAKING = 2u };   /* drop_request */
 
 /* A waiter spins on its node this long before it parks.  On the 2-core VM of
  * our benchmarks a futex wake-to-run costs ~20 µs per direction, while the
@@ -83,10 +105,19 @@ enum { WAITING = 0u, SIGNALLED = 1u, PARKED = 2u };
  * the spin is wasted (the holder is CPU-bound). */
 #define SPIN_NS CT_US(30)
 
+/* PRIORITY mode: a returning thread waiting for a held GIL spins this long
+ * before it parks.  It waits for the holder's next ct_gil_poll, and a parked
+ * returner costs a wake-to-run (~20 µs here) on top of that; 100 µs covers a
+ * holder that polls every ~50 µs (the "poll every 50 us" rows of
+ * bench/bench_gil.c).  A holder that polls less often than this lets the
+ * returner park, and then wakes it before it drops (DROP_WAKING, below). */
+#define PRIORITY_SPIN_NS CT_US(100)
+
 struct waiter {
     uint32_t word;               /* WAITING / SIGNALLED / PARKED */
     bool priority;               /* PRIORITY mode: served before the others */
     bool forced;                 /* dropped on request: forced switching */
+    bool nudged;                 /* PRIORITY: woken by the holder, which kept the GIL */
     uint64_t dropped_at;         /* `takes` when it dropped (if forced) */
     struct waiter *prev, *next;
 };
@@ -211,10 +242,10 @@ static inline void became_holder(ct_gil_t *g, uint64_t me)
 
 /* Spins on the node for a while, then parks until it is signalled, the
  * deadline passes, or a spurious wake; the caller re-checks under queue_lock. */
-static void await_signal(struct waiter *w, int64_t deadline)
+static void await_signal(struct waiter *w, int64_t deadline, int64_t spin_ns)
 {
     _Atomic uint32_t *word = CT__A32(&w->word);
-    int64_t spin_end = ct__now_ns() + SPIN_NS;
+    int64_t spin_end = ct__now_ns() + spin_ns;
     uint32_t expected = WAITING;
 
     if (spin_end > deadline)
@@ -293,7 +324,10 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
                                                                    : interval_start + interval;
             ct__store_relaxed(CT__A32(&self.word), WAITING);
             ct_lock_release(&g->queue_lock);
-            await_signal(&self, deadline);
+            await_signal(&self, deadline,
+                         g->mode == CT_GIL_PRIORITY && self.priority && (s & LOCKED)
+                             ? PRIORITY_SPIN_NS
+                             : SPIN_NS);
             ct_lock_acquire(&g->queue_lock);
         }
     }
@@ -391,7 +425,102 @@ bool ct_gil_held(const ct_gil_t *g)
     return holds(g, ct_thread_ident());
 }
 
-CT__NOINLINE static int poll_slow(ct_gil_t *g)
+/* PRIORITY mode: after freeing the GIL for a priority waiter, the holder
+ * waits for it to come back without queueing: it spins (plain loads) until
+ * another thread took the GIL and freed it with nobody queued, then takes it
+ * with the fast-path CAS, so the returning thread's release is the fast CAS
+ * too and neither side takes queue_lock or makes a system call.  A fast take
+ * only succeeds while nobody is queued, so it jumps no queue, and it waits
+ * for `takes` to move, so forced switching holds.  Gives up after SPIN_NS
+ * (the other thread holds the GIL longer, or others queued) and queues as a
+ * preempted thread.  Returns with the GIL held. */
+static void take_back(ct_gil_t *g, uint64_t me, uint64_t dropped_at)
+{
+    _Atomic uint32_t *sw = state_word(g);
+    int64_t start = ct__now_ns(), spin_end = start + SPIN_NS;
+
+    CT__TSAN_PRE_LOCK(g, 0);
+    for (unsigned i = 1;; i++) {
+        uint32_t s = ct__load_relaxed(sw);
+        if (s == 0 && load64(&g->takes) != dropped_at) {
+            if (atomic_compare_exchange_strong_explicit(sw, &s, LOCKED, memory_order_acquire,
+                                                        memory_order_relaxed)) {
+                uint64_t waited;
+                became_holder(g, me);
+                waited = (uint64_t)(ct__now_ns() - start);
+                bump64(&g->stat_wait_total_ns, waited);
+                if (waited > load64(&g->stat_wait_max_ns))
+                    store64(&g->stat_wait_max_ns, waited);
+                break;
+            }
+            continue;
+        }
+        if (s & QUEUED && load64(&g->takes) != dropped_at) {
+            take_slow(g, me, false, true, dropped_at);   /* others queued: join them */
+            break;
+        }
+        ct__cpu_relax();
+        if (i % 32 == 0 && ct__now_ns() >= spin_end) {
+            take_slow(g, me, false, true, dropped_at);
+            break;
+        }
+    }
+    CT__TSAN_POST_LOCK(g, 0, 1);
+}
+
+/* PRIORITY mode, a drop request pending: hand the GIL to the first priority
+ * waiter (or the oldest waiter) and take it back.  A priority waiter that
+ * already sleeps is woken first and the GIL kept: it would take a
+ * wake-to-run (~20 µs here) to come and take it, all of it lost by the
+ * holder; the woken waiter requests the drop again once it spins (drop_request
+ * DROP_WAKING until then, which ct_gil_poll passes over).  Returns 0 (kept)
+ * or 1 (handed over and held again). */
+static int priority_hand_over(ct_gil_t *g, uint64_t me)
+{
+    struct waiter *w;
+    uint64_t dropped_at;
+
+    /* ThreadSanitizer: the queue and the nodes are read inside the GIL's
+     * unlock annotation, as in release_slow (accesses there are not
+     * checked: the waiters write their nodes inside their lock annotation);
+     * if the GIL is kept after all, the annotation re-takes it. */
+    (void)CT__TSAN_PRE_UNLOCK(g, 0);
+    ct_lock_acquire(&g->queue_lock);
+    w = next_to_wake(g);
+    if (w == NULL) {                     /* stale request */
+        ct__store_relaxed(CT__A32(&g->drop_request), DROP_NONE);
+        goto keep;
+    }
+    if (w->priority && !w->nudged) {
+        uint32_t parked = PARKED;
+        if (atomic_compare_exchange_strong_explicit(CT__A32(&w->word), &parked, WAITING,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed)) {
+            w->nudged = true;
+            ct__store_relaxed(CT__A32(&g->drop_request), DROP_WAKING);
+            ct_wake_one(&w->word);       /* under queue_lock: the node is alive */
+            goto keep;
+        }
+    }
+    bump64(&g->stat_forced_drops, 1);
+    dropped_at = load64(&g->takes);
+    store64(&g->holder, 0);
+    ct__store_release(state_word(g), QUEUED);
+    signal_waiter(w);
+    ct_lock_release(&g->queue_lock);
+    CT__TSAN_POST_UNLOCK(g, 0);
+    take_back(g, me, dropped_at);
+    return 1;
+
+keep:
+    ct_lock_release(&g->queue_lock);
+    CT__TSAN_POST_UNLOCK(g, 0);
+    CT__TSAN_PRE_LOCK(g, 0);
+    CT__TSAN_POST_LOCK(g, 0, 1);
+    return 0;
+}
+
+CT__NOINLINE static int poll_slow(ct_gil_t *g, uint32_t request)
 {
     uint64_t me = ct_thread_ident();
 
@@ -406,6 +535,11 @@ CT__NOINLINE static int poll_slow(ct_gil_t *g)
         ct_lock_release(&g->queue_lock);
         return 0;
     }
+    if (g->mode == CT_GIL_PRIORITY) {
+        if (request == DROP_WAKING)
+            return 0;                    /* the woken waiter is on its way */
+        return priority_hand_over(g, me);
+    }
     bump64(&g->stat_forced_drops, 1);
     hand_over(g, me);
     return 1;
@@ -413,10 +547,13 @@ CT__NOINLINE static int poll_slow(ct_gil_t *g)
 
 int ct_gil_poll(ct_gil_t *g)
 {
+    uint32_t request;
+
     assert(g != NULL);
-    if (CT__LIKELY(ct__load_relaxed(CT__A32(&g->drop_request)) == 0))
+    request = ct__load_relaxed(CT__A32(&g->drop_request));
+    if (CT__LIKELY(request == DROP_NONE))
         return 0;
-    return poll_slow(g);
+    return poll_slow(g, request);
 }
 
 int ct_gil_yield(ct_gil_t *g)

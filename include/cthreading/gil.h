@@ -19,7 +19,12 @@
  *                    section (ct_gil_acquire, CT_END_ALLOW_THREADS,
  *                    ct_gil_ensure) is served before threads that were
  *                    preempted by a drop request (ct_gil_poll, ct_gil_yield)
- *                    and asks the holder to drop at once.  CPU-bound threads
+ *                    and asks the holder to drop at once.  The holder pays
+ *                    little for it: it hands over at its next ct_gil_poll,
+ *                    spins for the GIL to come back (no queueing, no system
+ *                    call when the returning thread's hold is short), and
+ *                    wakes a returning thread that went to sleep before
+ *                    dropping, not after.  CPU-bound threads
  *                    still share by the switch interval, and a preempted
  *                    thread that has waited a whole interval is served in
  *                    arrival order with the returning ones, so it cannot
@@ -148,6 +153,10 @@ CT_API bool ct_gil_held(const ct_gil_t *g);
  * CT_GIL_PRIORITY mode, a thread came back from a blocking section), it
  * releases the GIL, lets the requesting thread run, and takes the GIL back
  * only after another thread has held it (forced switching).
+ * CT_GIL_PRIORITY only: if the thread to be served has gone to sleep, the
+ * poll wakes it and keeps the GIL (returns 0), so the holder works on while
+ * the thread wakes up instead of waiting for it; a later poll hands over
+ * once it asks again (each wait of a thread is woken this way once).
  * Returns 0 (nothing to do), 1 (the GIL was handed over and is held again),
  * or CT_EPERM if a request is pending and the caller does not hold the GIL
  * (the holder check is made only then, to keep the fast path one load). */
