@@ -145,11 +145,11 @@ static void acquire_restore(ct_cond_t *c, uint32_t saved)
 /* Re-takes a bound Lock after a notification.  The notifier called notify
  * with the lock held and is expected to let go of it within a short
  * critical section (typically: release, or re-acquire and enter its own
- * wait); Lock's own spin is deliberately short and stops once anyone sleeps
- * on the lock, so a notified waiter that simply called ct_lock_acquire
- * often went to sleep on the lock right after its notification and paid a
- * second futex hand-off (measured under load: ~1.3 lock sleeps per
- * Condition ping-pong round trip).  So spin here first, on loads spaced
+ * wait); Lock's own spin is short (and, when it was written, stopped once
+ * anyone slept on the lock), so a notified waiter that simply called
+ * ct_lock_acquire often went to sleep on the lock right after its
+ * notification and paid a second futex hand-off (measured under load: ~1.3
+ * lock sleeps per Condition ping-pong round trip).  So spin here first, on loads spaced
  * REACQUIRE_PAUSES apart (every look pulls the cache line away from the
  * holder), with this thread's own adaptive budget.  A free lock that
  * try_acquire still cannot take has sleepers or a wake in flight: stop

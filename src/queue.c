@@ -91,13 +91,15 @@ void *(*ct__queue_realloc)(void *ptr, size_t size) = realloc;
  * with 2000; the other rows and the hand-off latencies unchanged. */
 #define QUEUE_SPIN_MAX 2000u
 #define QUEUE_SPIN ((struct ct__spin_bounds){ 8u, QUEUE_SPIN_MAX })
+/* The rebound spin (below) is never shorter than the ordinary one. */
+#define QUEUE_REBOUND ((struct ct__spin_bounds){ 16u, QUEUE_SPIN_MAX })
 static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(QUEUE_SPIN_MAX);
 
 /* The first wait after this thread woke a sleeping waiter spins on its own
  * "rebound" budget (the convoy it breaks: internal/spin.h).  Measured with
  * bench_queue.c's bounded 1p/1c row: without it the producer and the
  * consumer each wake the other and sleep again for every 16 items. */
-static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
+static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(QUEUE_SPIN_MAX);
 static _Thread_local bool woke_sleeper;
 
 static inline void wake(const uint32_t *addr)
@@ -299,7 +301,7 @@ static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
     _Atomic uint32_t *s = CT__A32(&w->state);
     bool rebound = woke_sleeper;
     struct ct__spin *budget_p = rebound ? &rebound_policy : &spin_policy;
-    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : QUEUE_SPIN;
+    struct ct__spin_bounds bounds = rebound ? QUEUE_REBOUND : QUEUE_SPIN;
     unsigned budget = ct__spin_rounds(budget_p, bounds);
     uint32_t expected = WAITING, st;
 
@@ -311,6 +313,9 @@ static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
             ct__spin_won_after(budget_p, i, bounds);
             return st;
         }
+        /* A short timeout must not wait out a ~40 µs spin. */
+        if ((i & 31) == 31 && deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
+            break;
         ct__cpu_relax();
     }
     if (budget > 0)

@@ -119,7 +119,12 @@ static _Atomic uint64_t next_ident = 1;
  * assigned).  Exported where the format allows, for the inline twins in
  * thread.h; everything here reads it through my_rec / my_ident. */
 #if CT__TLS_EXPORTED
-CT_API __thread ct_thread_t ct_thread_self_ __attribute__((tls_model("initial-exec")));
+/* Protected (CT__TLS_API in thread.h): the library's own accesses bind to
+ * its own copy even where a process holds two copies of the library (a
+ * static one in the executable and one in a plugin), each with its own
+ * ident counter and registry; with default visibility the executable's
+ * copy interposed the plugin's, and two threads could share an ident. */
+CT__TLS_API __thread ct_thread_t ct_thread_self_ __attribute__((tls_model("initial-exec")));
 #else
 static _Thread_local ct_thread_t ct_thread_self_;
 #endif

@@ -178,7 +178,16 @@ CT_API uint64_t ct_thread_ident(void);
  * on compilers without GNU C, and where the object format cannot export
  * thread-local data (PE/COFF: Windows DLLs). */
 #if defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
-CT_API extern __thread ct_thread_t ct_thread_self_ __attribute__((tls_model("initial-exec")));
+/* Exported; inside the library protected, so that with two copies of the
+ * library in one process (a static one in the executable, another in a
+ * plugin) each copy's own code keeps its own slot and ident counter. */
+#  if defined(CT_BUILDING_LIBRARY)
+#    define CT__TLS_API __attribute__((visibility("protected")))
+#  else
+#    define CT__TLS_API CT_API
+#  endif
+CT__TLS_API extern __thread ct_thread_t ct_thread_self_
+    __attribute__((tls_model("initial-exec")));
 #  if !defined(CT_NO_INLINE)
 /* Inline twin of ct_thread_current (same contract): a copy of
  * ct_thread_self_ once the caller has a record, the exported call before. */

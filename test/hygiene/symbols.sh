@@ -25,11 +25,11 @@ soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "libcthreading.so.$major" ] || bad "SONAME is '$soname', expected libcthreading.so.$major"
 
 # Functions declared CT_API in the public headers (comments removed first),
-# and the thread-local data they declare CT_API extern __thread.
+# and the thread-local data they declare CT__TLS_API extern __thread.
 api=$(cat "$inc"/cthreading.h "$inc"/cthreading/*.h |
       perl -0777 -ne 's{/\*.*?\*/}{}gs; s{//[^\n]*}{}g;
                       while (/\bCT_API\b[^;{]*?\b(ct_\w+)\s*\(/g) { print "$1\n" }
-                      while (/\bCT_API\s+extern\s+__thread\s+\w+\s+(ct_\w+)\b/g) { print "$1\n" }' | sort -u)
+                      while (/\bCT__TLS_API\s+extern\s+__thread\s+\w+\s+(ct_\w+)\b/g) { print "$1\n" }' | sort -u)
 # Linker-defined symbols some toolchains add to every shared object.
 linker='^(_init|_fini|_edata|_end|__bss_start)$'
 exported=$(nm -D --defined-only "$lib" | awk '{ print $NF }' | sed 's/@.*//' |
