@@ -151,6 +151,6 @@ int ct_event_wait_timed(ct_event_t *e, int64_t timeout_ns)
         return CT_OK;
     if (timeout_ns == 0)
         return CT_ETIMEDOUT;
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     return wait_slow(e, s & GEN_MASK, deadline);
 }

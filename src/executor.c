@@ -584,7 +584,7 @@ int ct_future_wait(ct_future_t *f, int64_t timeout_ns)
     int rc;
 
     assert(f != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     uint32_t st = fstate(f);
     if (st == IDLE)

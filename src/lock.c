@@ -262,7 +262,7 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
         return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
     if (timeout_ns == 0)
         return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(word(l)) ? CT_OK : CT_ETIMEDOUT);
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline));
 }
 

@@ -218,7 +218,7 @@ int ct_sem_acquire_timed(ct_sem_t *s, int64_t timeout_ns)
         return CT_OK;
     if (timeout_ns == 0)
         return CT_ETIMEDOUT;
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     return acquire_slow(s, deadline);
 }
 
