@@ -52,6 +52,7 @@
 #include "cthreading/timer.h"
 #include "internal/atomic.h"
 #include "internal/fork.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "internal/thread.h"
 #include "platform/os.h"
@@ -105,8 +106,10 @@ static struct {
     uint32_t idle_workers;           /* sleeping on work_word */
     struct pool_thread *workers;     /* live workers (for fork) */
     struct pool_thread *zombies;     /* exited threads, to be joined */
-    bool atexit_registered;
 } svc;
+
+/* reap_at_exit's registration: run under svc.lock (fork, see internal/once.h). */
+static ct_once_t atexit_once = CT_ONCE_INIT;
 
 /* The timer whose callback the calling worker runs (for CT_EDEADLK). */
 static _Thread_local ct_timer_t *tl_current;
@@ -266,6 +269,13 @@ static void reap_at_exit(void)
     ct_lock_release(&svc.lock);
 }
 
+static int register_reap_at_exit(void *unused)
+{
+    (void)unused;
+    (void)atexit(reap_at_exit);   /* failure only costs the reaping */
+    return 0;
+}
+
 /* Makes sure a service thread exists.  Called with svc.lock held; drops it
  * while the thread is created (no thread is ever created under svc.lock:
  * creating one may block on locks that a concurrent fork() holds, e.g. a
@@ -287,10 +297,7 @@ static int ensure_service_locked(void)
             ct_lock_acquire(&svc.lock);
             continue;
         }
-        if (!svc.atexit_registered) {
-            (void)atexit(reap_at_exit);   /* failure only costs the reaping */
-            svc.atexit_registered = true;
-        }
+        (void)ct__once(&atexit_once, register_reap_at_exit, NULL);
         if ((s = calloc(1, sizeof *s)) == NULL)
             return CT_ENOMEM;
         svc.service_running = true;
@@ -545,7 +552,9 @@ int ct_timer_start(ct_timer_t *t, int64_t interval_ns, void (*fn)(void *), void 
     if (interval_ns > CT_TIMEOUT_MAX)
         return CT_EOVERFLOW;
     now = ct__now_ns();
-    deadline = interval_ns > CT__NO_DEADLINE - 1 - now ? CT__NO_DEADLINE - 1 : now + interval_ns;
+    deadline = ct__deadline_from(now, interval_ns);
+    if (deadline == CT__NO_DEADLINE)          /* a timer's deadline stays finite */
+        deadline = CT__NO_DEADLINE - 1;
 
     fork_ready();
     ct_lock_acquire(&svc.lock);
@@ -615,7 +624,7 @@ int ct_timer_join(ct_timer_t *t, int64_t timeout_ns)
     int rc;
 
     assert(t != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     fork_ready();
     for (;;) {
