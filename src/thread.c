@@ -53,7 +53,9 @@
 #include "cthreading/once.h"
 #include "cthreading/thread.h"
 #include "internal/atomic.h"
+#include "internal/ident.h"
 #include "internal/fork.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "internal/thread.h"
 #include "platform/os.h"
@@ -110,7 +112,8 @@ static ct_once_t init_once = CT_ONCE_INIT;
 /* Identities come from one process-wide counter and are never reused; 0
  * means "not yet assigned" (and is never handed out). */
 static _Atomic uint64_t next_ident = 1;
-static _Thread_local uint64_t my_ident;
+/* Declared in internal/ident.h, whose inline ct__thread_ident reads it. */
+_Thread_local uint64_t ct__my_ident CT__TLS_INITIAL_EXEC;
 static _Thread_local struct rec *my_rec;
 static _Thread_local bool my_gone;      /* past the library's exit destructor */
 static _Thread_local uint64_t my_native;
@@ -164,9 +167,9 @@ static inline void reg_unlock(void)
 
 uint64_t ct_thread_ident(void)
 {
-    uint64_t id = my_ident;
+    uint64_t id = ct__my_ident;
     if (CT__UNLIKELY(id == 0))
-        my_ident = id = atomic_fetch_add_explicit(&next_ident, 1, memory_order_relaxed);
+        ct__my_ident = id = atomic_fetch_add_explicit(&next_ident, 1, memory_order_relaxed);
     return id;
 }
 
@@ -403,7 +406,7 @@ static int init_fn(void *unused)
 
 static int ensure_init(void)
 {
-    return ct_once(&init_once, init_fn, NULL);
+    return ct__once(&init_once, init_fn, NULL);
 }
 
 #if CT__HAVE_CONSTRUCTOR
@@ -422,7 +425,7 @@ void ct__thread_main(void *p)
     bool wake_shutdown, wake;
     char os_name[256];
 
-    my_ident = r->ident;
+    ct__my_ident = r->ident;
     my_rec = r;
     my_native = native;
     ct__store_relaxed(CT__A64(&r->native_id), native);
@@ -567,7 +570,7 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
     int rc;
 
     assert(t != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     r = t->rec;
     if (r == NULL || t->ident == 0)
@@ -713,7 +716,7 @@ static CT__NOINLINE int current_slow(ct_thread_t *out)
         my_rec = r;
     }
     out->rec = r;
-    out->ident = my_ident;
+    out->ident = ct__my_ident;
     return CT_OK;
 }
 
@@ -724,7 +727,7 @@ int ct_thread_current(ct_thread_t *out)
     assert(out != NULL);
     if (CT__LIKELY(r != NULL)) {
         out->rec = r;
-        out->ident = my_ident;
+        out->ident = ct__my_ident;
         return CT_OK;
     }
     return current_slow(out);
@@ -916,7 +919,7 @@ int ct_threading_shutdown(int64_t timeout_ns)
     int64_t deadline;
     int rc;
 
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     if (me != NULL) {
         bool waits_for_itself;
