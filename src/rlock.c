@@ -1,7 +1,8 @@
 /* RLock: threading.RLock as a lock word, an owner id and a recursion count.
  *
  * Fields (ct_rlock_t):
- *   state  the lock word, with the same three-state protocol as Lock:
+ *   state  the lock word, with the three-state protocol of the textbook
+ *          futex lock (Lock's word is a different one, see src/lock.c):
  *            UNLOCKED 0  free
  *            LOCKED   1  held, nobody sleeps on the word
  *            PARKED   2  held, and some thread may sleep on the word (or did)
@@ -46,11 +47,16 @@
 
 enum { UNLOCKED = 0, LOCKED = 1, PARKED = 2 };
 
-/* Spin this many PAUSE rounds before sleeping: ~2 µs here (PAUSE ~21 ns on
- * the benchmark VM), against ~20 µs for a futex hand-off in each direction.
- * Same reasoning and value as Lock: short critical sections end within the
- * spin, and a wasted spin (owner preempted, threads > cores) is small next to
- * a sleep. */
+/* Spin up to this many looks at the word, one PAUSE apart (a flat spin, no
+ * backoff), before sleeping; stop at once when the word shows PARKED (others
+ * already sleep).  Lock spins differently (7 looks with exponential backoff,
+ * on also while others sleep: SPIN_ROUNDS in src/lock.c).  100 PAUSEs are
+ * ~2 µs, against ~15 µs per round trip of a hand-off that sleeps (the
+ * pthread column of the Semaphore "split" row of cthreading-bench
+ * --matrix=handoff): short critical sections end within the spin, and a
+ * wasted spin (owner preempted, threads > cores) is small next to a sleep.
+ * The value has not been re-tuned since; the RLock rows of
+ * cthreading-bench --matrix=rlock measure it (docs/bench-matrix.txt). */
 #define SPIN_ROUNDS 100
 
 #define TSAN_FLAGS CT__TSAN_WRITE_REENTRANT

@@ -96,8 +96,7 @@ CT_API unsigned ct_barrier_parties(const ct_barrier_t *b);
 
 /* The number of threads waiting in the current generation right now —
  * Barrier.n_waiting (0 while the action runs, or the barrier resets or is
- * broken).  A
- * snapshot. */
+ * broken).  A snapshot. */
 CT_API unsigned ct_barrier_n_waiting(const ct_barrier_t *b);
 
 #ifdef __cplusplus
