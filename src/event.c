@@ -41,14 +41,11 @@
 #include "cthreading/event.h"
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
+#include "internal/event_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/spin.h"
 #include "wait/wait.h"
 
-#define SET      UINT32_C(1)
-#define WAITERS  UINT32_C(2)
-#define GEN_ONE  UINT32_C(4)
-#define GEN_MASK (~(SET | WAITERS))
 
 /* Adaptive spin before sleeping: this thread's policy for Event waits, in
  * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:

@@ -58,6 +58,7 @@
  * in flight (Abseil's designated waker, Go's mutexWoken) removes most of
  * those calls, and a release that sees the lock re-taken leaves the wake to
  * the new holder.
+ *
  * Why STARVING: barging (a running thread takes a just-freed lock before the
  * woken sleeper runs) is what makes the lock fast, but alone it lets the
  * threads that stay on a CPU take every turn.  After STARVE_NS of waiting a
@@ -78,16 +79,10 @@
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
 #include "internal/clock.h"
+#include "internal/lock_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/tsan_owner.h"   /* TSan annotations: design there */
 #include "wait/wait.h"
-
-#define LOCKED      UINT32_C(1)
-#define WAKING      UINT32_C(2)
-#define HANDOFF     UINT32_C(4)
-#define STARVING    UINT32_C(8)
-#define ONE_SLEEPER UINT32_C(16)
-#define SLEEPERS(s) ((s) >> 4)
 
 _Static_assert(LOCKED == CT__LOCK_LOCKED, "lock.h's inline fast path uses the same bit");
 

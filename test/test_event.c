@@ -5,6 +5,7 @@
 #include "ct_test.h"
 #include "helpers.h"
 #include "internal/platform.h"
+#include "internal/event_word.h"   /* white-box: WAITERS */
 
 #define N 5
 
@@ -290,15 +291,15 @@ Test(event, sleeper_mark_only_while_someone_sleeps, .timeout = 60)
     memset(&c, 0, sizeof c);
     ct_event_set(&c.e);
     ct_event_clear(&c.e);
-    cr_assert_eq(c.e.state & 2u, 0u, "no waiter, yet marked");
+    cr_assert_eq(c.e.state & WAITERS, 0u, "no waiter, yet marked");
     cr_assert_eq(ct_thread_start(&t, park_waiter, &c), CT_OK);
     cr_assert(t_await(&c.started, CT_SEC(30)));
     int64_t end = t_now() + CT_SEC(30);
-    while (!(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & 2u) && t_now() < end)
+    while (!(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & WAITERS) && t_now() < end)
         t_pause_ms(1);
-    cr_assert(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & 2u, "waiter never parked");
+    cr_assert(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & WAITERS, "waiter never parked");
     ct_event_set(&c.e);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
-    cr_assert_eq(c.e.state & 2u, 0u, "set must clear the mark");
+    cr_assert_eq(c.e.state & WAITERS, 0u, "set must clear the mark");
     cr_assert(ct_event_is_set(&c.e));
 }

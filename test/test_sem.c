@@ -6,14 +6,14 @@
 #include "ct_test.h"
 #include "helpers.h"
 #include "internal/platform.h"
+#include "internal/sem_word.h"   /* white-box: SLEEPERS, SLEEP_HALF_INDEX */
 
 /* White-box (src/sem.c): bit 63 of the state word is SLEEPERS, set by a thread
  * about to sleep, only while the value is 0. */
-#define SEM_SLEEPERS_BIT (UINT64_C(1) << 63)
 
 static bool sem_has_sleepers(ct_sem_t *s)
 {
-    return (atomic_load((_Atomic uint64_t *)&s->state) & SEM_SLEEPERS_BIT) != 0;
+    return (atomic_load((_Atomic uint64_t *)&s->state) & SLEEPERS) != 0;
 }
 
 /* Waits (up to 30 s) until a thread is parked on s: polls the SLEEPERS bit
@@ -633,11 +633,11 @@ Test(sem, release_publishes_writes_to_the_acquirer, .timeout = 120)
  * wait on the value half and spin instead of sleeping. */
 Test(sem, byte_order_macro_finds_the_half_holding_bit_63)
 {
-    uint64_t word = SEM_SLEEPERS_BIT;
+    uint64_t word = SLEEPERS;
     uint32_t halves[2];
     memcpy(halves, &word, sizeof halves);
-    int expected = CT__LITTLE_ENDIAN ? 1 : 0;
-    cr_assert_eq(halves[expected], UINT32_C(0x80000000),
+    int expected = SLEEP_HALF_INDEX;
+    cr_assert_eq(halves[expected], SLEEP_HALF_EXPECTED,
                  "CT__LITTLE_ENDIAN=%d but half %d is %#x", CT__LITTLE_ENDIAN, expected,
                  (unsigned)halves[expected]);
     cr_assert_eq(halves[1 - expected], 0u);

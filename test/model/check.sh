@@ -79,7 +79,7 @@ must_fail() {
   return 1
 }
 
-# The Lock model and src/lock.c must agree on constants and steps.
+# The Lock model, src/lock.c and src/internal/lock_word.h must agree on constants and steps.
 bash "$here/tie.sh" || status=1
 
 for m in "$here"/*.pml; do
