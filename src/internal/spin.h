@@ -3,18 +3,19 @@
  * Why spin at all.  A futex wake-to-run hand-off costs 2-20 µs per
  * direction (the pthread columns of cthreading-bench --matrix=handoff: 7-17
  * µs per round trip), while a hand-off to a thread that is spinning on the
- * cache line costs ~0.1 µs (its "floor" row, split placement).  A waiter whose wake-up arrives within
- * its spin saves two system calls and most of the latency; without any spin
- * the 2-thread Semaphore/Event/Barrier hand-offs lose their 10x advantage
- * over pthread (bench_sem_event_barrier.c).
+ * cache line costs ~0.1 µs (its "floor" row, split placement).  A waiter
+ * whose wake-up arrives within its spin saves two system calls and most of
+ * the latency; without any spin the 2-thread Semaphore/Event/Barrier
+ * hand-offs lose their 10x advantage over pthread (bench_sem_event_barrier.c).
  *
  * Why adapt.  When threads outnumber cores the waker is usually not running,
  * and every spin round only burns the time slice it needs: a fixed 200-round
  * spin made the 4- and 8-thread barrier rounds 2x slower than pthread
- * (bench_sem_event_barrier.c, barrier rows, on 2 CPUs).  So each thread keeps its own policy per primitive (a
- * `static _Thread_local struct ct__spin` in the primitive's file; one
- * primitive's pattern does not tune another's): a wait that ends during the
- * spin raises the budget, a wait that had to sleep anyway halves it.
+ * (bench_sem_event_barrier.c, barrier rows, on 2 CPUs).  So each thread
+ * keeps its own policy per primitive (a `static _Thread_local struct
+ * ct__spin` in the primitive's file; one primitive's pattern does not tune
+ * another's): a wait that ends during the spin raises the budget, a wait
+ * that had to sleep anyway halves it.
  *
  * Bounds (PAUSE takes ~20 ns here).  The maximum (~10 µs) covers a partner
  * that is running and stays below one sleeping hand-off, so even a wasted
