@@ -180,9 +180,9 @@ Test(lock, bad_timeouts_leave_the_lock_unchanged)
 
 /* White-box: a free lock may still show registered sleepers (SLEEPERS), a
  * wake in flight (WAKING) or a starving sleeper (STARVING), e.g. between a
- * release and the woken thread's return.  Try-lock and a zero timeout must take it anyway (they used to
- * fail on anything but an all-zero word, and try-lock spinners then
- * livelocked against the woken sleeper under TSan). */
+ * release and the woken thread's return.  Try-lock and a zero timeout must
+ * take it anyway (they used to fail on anything but an all-zero word, and
+ * try-lock spinners then livelocked against the woken sleeper under TSan). */
 Test(lock, try_acquire_takes_a_free_lock_with_sleepers_registered)
 {
     static const uint32_t free_states[] = {
