@@ -76,7 +76,7 @@ Test(lock, acquire_contended_blocks_until_release)
     ct_lock_acquire(&l);
     cr_assert_eq(ct_thread_start(&t, acquire_then_mark, &c), CT_OK);
     cr_assert(t_await(&c.started, CT_SEC(30)));
-    ct_wait(&(uint32_t){0}, 0, CT_MS(10));      /* widen the window only */
+    t_pause(CT_MS(10));      /* widen the window only */
     cr_assert_eq(atomic_load(&c.finished), 0, "acquired a held lock");
     cr_assert_eq(ct_lock_release(&l), CT_OK);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
@@ -307,7 +307,7 @@ Test(lock, signal_storm_does_not_change_timed_waits, .timeout = 120)
     while (!atomic_load(&c.stop)) {       /* a signal every ~100 µs */
         pthread_kill(c.victim, SIGUSR1);
         sent++;
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
     }
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
     sigaction(SIGUSR1, &old, NULL);
@@ -342,7 +342,7 @@ static bool await_word(ct_lock_t *l, bool (*pred)(uint32_t), int64_t limit_ns)
     while (!pred(word_of(l))) {
         if (t_now() > end)
             return false;
-        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+        t_pause(CT_US(50));
     }
     return true;
 }
