@@ -3,7 +3,7 @@
  *
  * The input is a sequence of (op, lock index, argument) over four locks.
  * The model is one bool per lock; every call's return code and the state
- * afterwards (ct_lock_locked and the raw word: 0 free, 1 or 2 held) must
+ * afterwards (ct_lock_locked and the raw word: 0 free, LOCKED held) must
  * match it.  Bad timeouts must be rejected with the lock untouched; a timed
  * acquire of a held lock must time out, and not early.  Calls that would
  * block forever on a held lock (a deadlock in Python too) are replaced by a
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "internal/lock_word.h"   /* white-box: LOCKED */
 
 #define LOCKS 4
 
@@ -120,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         FUZZ_CHECK(ct_lock_locked(l) == locked[i], "locked() %d vs model %d",
                    ct_lock_locked(l), locked[i]);
-        FUZZ_CHECK(locked[i] ? (l->state == 1 || l->state == 2) : l->state == 0,
+        FUZZ_CHECK(locked[i] ? l->state == LOCKED : l->state == 0,
                    "state word %u with model locked=%d", l->state, locked[i]);
     }
     return 0;

@@ -283,7 +283,7 @@ static int wait_timeout(ct_barrier_t *b, int64_t timeout_ns)
             break;
     }
     index = (int)(s & COUNT_MASK);
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     if ((uint32_t)index + 1 == parties)
         rc = release_generation(b, index);
     else

@@ -22,7 +22,7 @@ int ct_sleep(int64_t ns)
     int64_t deadline;
     int rc;
 
-    if ((rc = ct__deadline_from_timeout(ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(ns, &deadline)) != CT_OK)
         return rc;
     if (ns == 0) {
         ct__os_yield();

@@ -2,7 +2,17 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "cthreading/base.h"
+#include "internal/fatal.h"
+
+void ct__fatal(const char *call, long err)
+{
+    fprintf(stderr, "cthreading: %s failed unexpectedly (error %ld)\n", call, err);
+    abort();
+}
 
 const char *ct_strerror(int code)
 {

@@ -41,14 +41,11 @@
 #include "cthreading/event.h"
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
+#include "internal/event_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/spin.h"
 #include "wait/wait.h"
 
-#define SET      UINT32_C(1)
-#define WAITERS  UINT32_C(2)
-#define GEN_ONE  UINT32_C(4)
-#define GEN_MASK (~(SET | WAITERS))
 
 /* Adaptive spin before sleeping: this thread's policy for Event waits, in
  * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
@@ -151,6 +148,6 @@ int ct_event_wait_timed(ct_event_t *e, int64_t timeout_ns)
         return CT_OK;
     if (timeout_ns == 0)
         return CT_ETIMEDOUT;
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     return wait_slow(e, s & GEN_MASK, deadline);
 }

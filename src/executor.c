@@ -1,6 +1,6 @@
 /* Executor: ThreadPoolExecutor and Future over a Queue of tokens.
  *
- * Pieces (ct_executor_t):
+ * Pieces (struct ct__executor):
  *   lock      guards the fields below except `tokens` (which has its own lock;
  *             order: ex->lock, then tokens' lock, then a future's lock).
  *   pending   the futures submitted and not yet started, oldest first: an
@@ -28,7 +28,7 @@
  * started nobody) makes it run its initializer again and serve.  Hence no
  * task is ever left without a worker.
  *
- * Future word (ct_future_t.state), bits 0-3 the state, bit 4 WAITERS:
+ * Future word (struct ct__future.state), bits 0-3 the state, bit 4 WAITERS:
  *   IDLE 0 -> PENDING 1 (submit) -> RUNNING 2 (a worker took it) ->
  *   COMPLETING 3 (result set; callbacks running on the completing thread) ->
  *   CLOSING 6 (callbacks closed) -> FINISHED 4 or CANCELLED 5.
@@ -58,6 +58,7 @@
 #include "cthreading/executor.h"
 #include "cthreading/thread.h"
 #include "internal/atomic.h"
+#include "internal/executor.h"
 #include "internal/platform.h"
 #include "internal/queue.h"
 #include "internal/spin.h"
@@ -73,9 +74,9 @@ enum { IDLE = 0, PENDING = 1, RUNNING = 2, COMPLETING = 3, FINISHED = 4, CANCELL
 
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_EXITED = 2 };
 
-struct ct_executor_worker {
+struct ct__executor_worker {
     ct_thread_t thread;
-    ct_executor_t *ex;
+    struct ct__executor *ex;
     uint64_t ident;                  /* the worker thread's ident, under ex->lock */
     uint32_t state;                  /* SLOT_*, under ex->lock */
 };
@@ -95,15 +96,15 @@ static _Thread_local bool woke_worker;
 
 /* ---- the future word ------------------------------------------------------------- */
 
-static inline _Atomic uint32_t *fword(ct_future_t *f) { return CT__A32(&f->state); }
+static inline _Atomic uint32_t *fword(struct ct__future *f) { return CT__A32(&f->state); }
 
-static inline uint32_t fstate(ct_future_t *f)
+static inline uint32_t fstate(struct ct__future *f)
 {
     return ct__load_acquire(fword(f)) & STATE_MASK;
 }
 
 /* Sets the state, keeping WAITERS; returns the previous word. */
-static uint32_t set_state(ct_future_t *f, uint32_t state, memory_order order)
+static uint32_t set_state(struct ct__future *f, uint32_t state, memory_order order)
 {
     _Atomic uint32_t *w = fword(f);
     uint32_t old = ct__load_relaxed(w);
@@ -116,21 +117,21 @@ static uint32_t set_state(ct_future_t *f, uint32_t state, memory_order order)
 static inline bool is_final(uint32_t st) { return st == FINISHED || st == CANCELLED; }
 
 /* The calling thread is completing f right now (it runs f's callbacks). */
-static bool completing_here(ct_future_t *f, uint32_t st)
+static bool completing_here(struct ct__future *f, uint32_t st)
 {
     return (st == COMPLETING || st == CLOSING) &&
            ct__load_relaxed(CT__A64(&f->completer)) == ct_thread_ident();
 }
 
 /* Done, as the calling thread sees it. */
-static bool done_for_me(ct_future_t *f, uint32_t st)
+static bool done_for_me(struct ct__future *f, uint32_t st)
 {
     return is_final(st) || completing_here(f, st);
 }
 
 /* Waits until f is done for this thread or the deadline passes.  Returns the
  * state seen last. */
-static uint32_t wait_done(ct_future_t *f, int64_t deadline)
+static uint32_t wait_done(struct ct__future *f, int64_t deadline)
 {
     _Atomic uint32_t *w = fword(f);
     bool rebound = woke_worker;
@@ -170,7 +171,7 @@ static uint32_t wait_done(ct_future_t *f, int64_t deadline)
 
 /* PENDING or RUNNING -> COMPLETING with the outcome (f's lock is taken here;
  * for a cancel the caller holds ex->lock, which orders it with the workers). */
-static void begin_complete(ct_future_t *f, bool cancelled, void *result)
+static void begin_complete(struct ct__future *f, bool cancelled, void *result)
 {
     ct_lock_acquire(&f->lock);
     f->result = result;
@@ -180,13 +181,13 @@ static void begin_complete(ct_future_t *f, bool cancelled, void *result)
     (void)ct_lock_release(&f->lock);
 }
 
-static void finish_complete(ct_future_t *f);
+static void finish_complete(struct ct__future *f);
 
 /* A worker's completion of f: begin_complete and finish_complete in one
  * hold of f's lock when no done callback was added (RUNNING -> CLOSING ->
  * final; COMPLETING is only the window in which callbacks run, and here
  * there are none to run), else the two steps. */
-static void complete_ran(ct_future_t *f, void *result)
+static void complete_ran(struct ct__future *f, void *result)
 {
     uint32_t old;
 
@@ -208,7 +209,7 @@ static void complete_ran(ct_future_t *f, void *result)
 
 /* Runs f's done callbacks on this thread, then publishes the final state:
  * after that store f is never touched again. */
-static void finish_complete(ct_future_t *f)
+static void finish_complete(struct ct__future *f)
 {
     uint32_t next = 0, final, old;
 
@@ -218,7 +219,7 @@ static void finish_complete(ct_future_t *f)
         void *arg = f->callbacks[next].arg;
         next++;
         (void)ct_lock_release(&f->lock);
-        cb(f, arg);
+        cb(ct__future_handle(f), arg);
         ct_lock_acquire(&f->lock);
     }
     (void)set_state(f, CLOSING, memory_order_relaxed);
@@ -231,7 +232,7 @@ static void finish_complete(ct_future_t *f)
 
 /* ---- the pending list (ex->lock held) ------------------------------------------------ */
 
-static void pending_append(ct_executor_t *ex, ct_future_t *f)
+static void pending_append(struct ct__executor *ex, struct ct__future *f)
 {
     f->next = NULL;
     f->prev = ex->pending_tail;
@@ -243,7 +244,7 @@ static void pending_append(ct_executor_t *ex, ct_future_t *f)
     ex->npending++;
 }
 
-static void pending_unlink(ct_executor_t *ex, ct_future_t *f)
+static void pending_unlink(struct ct__executor *ex, struct ct__future *f)
 {
     if (f->prev != NULL)
         f->prev->next = f->next;
@@ -260,9 +261,9 @@ static void pending_unlink(ct_executor_t *ex, ct_future_t *f)
 /* ---- workers ----------------------------------------------------------------------------- */
 
 /* Runs the task of one token, if it was not cancelled meanwhile. */
-static void run_one(ct_executor_t *ex)
+static void run_one(struct ct__executor *ex)
 {
-    ct_future_t *f;
+    struct ct__future *f;
     void *result;
 
     ct_lock_acquire(&ex->lock);
@@ -285,7 +286,7 @@ static void run_one(ct_executor_t *ex)
 
 /* Serves tokens until the idle timeout (returns false) or the shutdown
  * (returns true). */
-static bool serve(ct_executor_t *ex)
+static bool serve(struct ct__executor *ex)
 {
     int64_t idle = ex->opts.idle_timeout_ns > 0 ? ex->opts.idle_timeout_ns : CT_FOREVER;
 
@@ -309,8 +310,8 @@ static bool serve(ct_executor_t *ex)
 
 static void worker_main(void *p)
 {
-    struct ct_executor_worker *slot = p;
-    ct_executor_t *ex = slot->ex;
+    struct ct__executor_worker *slot = p;
+    struct ct__executor *ex = slot->ex;
 
     ct_lock_acquire(&ex->lock);
     slot->ident = ct_thread_ident();
@@ -339,13 +340,13 @@ static void worker_main(void *p)
 }
 
 /* Starts a worker (ex->lock held).  Returns CT_OK, CT_EAGAIN or CT_ENOMEM. */
-static int start_worker(ct_executor_t *ex)
+static int start_worker(struct ct__executor *ex)
 {
-    struct ct_executor_worker *slot = NULL;
+    struct ct__executor_worker *slot = NULL;
     int rc;
 
     for (unsigned i = 0; i < ex->opts.max_workers; i++) {
-        struct ct_executor_worker *s = &ex->workers[i];
+        struct ct__executor_worker *s = &ex->workers[i];
         if (s->state == SLOT_FREE) {
             slot = s;
             break;
@@ -378,7 +379,7 @@ static int start_worker(ct_executor_t *ex)
 
 /* ---- the executor ---------------------------------------------------------------------------- */
 
-static bool initialised(ct_executor_t *ex)
+static bool initialised(struct ct__executor *ex)
 {
     return ct__load_acquire(CT__A32(&ex->initialised)) == MAGIC;
 }
@@ -387,8 +388,9 @@ static bool initialised(ct_executor_t *ex)
  * counter, which also counts only those). */
 static uint32_t executors_made;
 
-int ct_executor_init(ct_executor_t *ex, const ct_executor_options_t *opts)
+int ct_executor_init(ct_executor_t *handle, const ct_executor_options_t *opts)
 {
+    struct ct__executor *ex = ct__executor_of(handle);
     ct_executor_options_t o;
     int rc;
 
@@ -418,8 +420,10 @@ int ct_executor_init(ct_executor_t *ex, const ct_executor_options_t *opts)
     return CT_OK;
 }
 
-int ct_executor_submit(ct_executor_t *ex, ct_future_t *f, void *(*fn)(void *), void *arg)
+int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(void *), void *arg)
 {
+    struct ct__executor *ex = ct__executor_of(handle);
+    struct ct__future *f = ct__future_of(future);
     int handed, rc;
 
     assert(ex != NULL && f != NULL && fn != NULL);
@@ -435,7 +439,7 @@ int ct_executor_submit(ct_executor_t *ex, ct_future_t *f, void *(*fn)(void *), v
         rc = CT_EBUSY;
         goto out;
     }
-    ct_future_t saved = *f;
+    struct ct__future saved = *f;
     f->fn = fn;
     f->arg = arg;
     f->result = NULL;
@@ -466,9 +470,10 @@ out:
     return rc;
 }
 
-int ct_executor_shutdown(ct_executor_t *ex, bool wait, bool cancel_futures)
+int ct_executor_shutdown(ct_executor_t *handle, bool wait, bool cancel_futures)
 {
-    ct_future_t *cancelled = NULL, *f;
+    struct ct__executor *ex = ct__executor_of(handle);
+    struct ct__future *cancelled = NULL, *f;
     uint64_t me = ct_thread_ident();
 
     assert(ex != NULL);
@@ -496,7 +501,7 @@ int ct_executor_shutdown(ct_executor_t *ex, bool wait, bool cancel_futures)
         return CT_OK;
     ct_lock_acquire(&ex->join_lock);
     for (unsigned i = 0; i < ex->opts.max_workers; i++) {
-        struct ct_executor_worker *s = &ex->workers[i];
+        struct ct__executor_worker *s = &ex->workers[i];
         ct_lock_acquire(&ex->lock);
         bool join = s->state != SLOT_FREE && s->ident != me;
         (void)ct_lock_release(&ex->lock);
@@ -511,8 +516,9 @@ int ct_executor_shutdown(ct_executor_t *ex, bool wait, bool cancel_futures)
     return CT_OK;
 }
 
-int ct_executor_destroy(ct_executor_t *ex)
+int ct_executor_destroy(ct_executor_t *handle)
 {
+    struct ct__executor *ex = ct__executor_of(handle);
     assert(ex != NULL);
     if (!initialised(ex))
         return CT_EINVAL;
@@ -526,7 +532,7 @@ int ct_executor_destroy(ct_executor_t *ex)
     /* Shut down with nothing left to run: every worker is leaving. */
     ct_lock_acquire(&ex->join_lock);
     for (unsigned i = 0; i < ex->opts.max_workers; i++) {
-        struct ct_executor_worker *s = &ex->workers[i];
+        struct ct__executor_worker *s = &ex->workers[i];
         ct_lock_acquire(&ex->lock);
         bool join = s->state != SLOT_FREE;
         (void)ct_lock_release(&ex->lock);
@@ -542,8 +548,9 @@ int ct_executor_destroy(ct_executor_t *ex)
 
 /* ---- futures ------------------------------------------------------------------------------------ */
 
-bool ct_future_cancel(ct_future_t *f)
+bool ct_future_cancel(ct_future_t *future)
 {
+    struct ct__future *f = ct__future_of(future);
     assert(f != NULL);
     for (;;) {
         uint32_t v = ct__load_acquire(fword(f)), st = v & STATE_MASK;
@@ -567,7 +574,7 @@ bool ct_future_cancel(ct_future_t *f)
                 return ct__load_relaxed(CT__A32(&f->cancelled)) != 0;
             return wait_done(f, CT__NO_DEADLINE) == CANCELLED;
         default: {                                /* PENDING */
-            ct_executor_t *ex = f->ex;
+            struct ct__executor *ex = f->ex;
             bool won = false;
             ct_lock_acquire(&ex->lock);
             if (fstate(f) == PENDING) {           /* still in the list */
@@ -586,14 +593,16 @@ bool ct_future_cancel(ct_future_t *f)
     }
 }
 
-bool ct_future_done(ct_future_t *f)
+bool ct_future_done(ct_future_t *future)
 {
+    struct ct__future *f = ct__future_of(future);
     assert(f != NULL);
     return done_for_me(f, fstate(f));
 }
 
-bool ct_future_cancelled(ct_future_t *f)
+bool ct_future_cancelled(ct_future_t *future)
 {
+    struct ct__future *f = ct__future_of(future);
     uint32_t st;
 
     assert(f != NULL);
@@ -603,13 +612,14 @@ bool ct_future_cancelled(ct_future_t *f)
     return completing_here(f, st) && ct__load_relaxed(CT__A32(&f->cancelled)) != 0;
 }
 
-int ct_future_wait(ct_future_t *f, int64_t timeout_ns)
+int ct_future_wait(ct_future_t *future, int64_t timeout_ns)
 {
+    struct ct__future *f = ct__future_of(future);
     int64_t deadline;
     int rc;
 
     assert(f != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     uint32_t st = fstate(f);
     if (st == IDLE)
@@ -618,12 +628,13 @@ int ct_future_wait(ct_future_t *f, int64_t timeout_ns)
     return done_for_me(f, st) ? CT_OK : CT_ETIMEDOUT;
 }
 
-int ct_future_result(ct_future_t *f, void **out, int64_t timeout_ns)
+int ct_future_result(ct_future_t *future, void **out, int64_t timeout_ns)
 {
+    struct ct__future *f = ct__future_of(future);
     int rc;
 
     assert(f != NULL && out != NULL);
-    if ((rc = ct_future_wait(f, timeout_ns)) != CT_OK)
+    if ((rc = ct_future_wait(future, timeout_ns)) != CT_OK)
         return rc;
     if (ct__load_relaxed(CT__A32(&f->cancelled)))
         return CT_ECANCELLED;
@@ -631,8 +642,10 @@ int ct_future_result(ct_future_t *f, void **out, int64_t timeout_ns)
     return CT_OK;
 }
 
-int ct_future_add_done_callback(ct_future_t *f, void (*cb)(ct_future_t *, void *), void *arg)
+int ct_future_add_done_callback(ct_future_t *future, void (*cb)(ct_future_t *, void *),
+                                void *arg)
 {
+    struct ct__future *f = ct__future_of(future);
     uint32_t st;
 
     assert(f != NULL);
@@ -661,6 +674,6 @@ int ct_future_add_done_callback(ct_future_t *f, void (*cb)(ct_future_t *, void *
          * final state (moments away) and run it here. */
         (void)wait_done(f, CT__NO_DEADLINE);
     }
-    cb(f, arg);
+    cb(future, arg);
     return CT_OK;
 }

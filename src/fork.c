@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "internal/fork.h"
+#include "internal/lock_word.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
 #include "platform/os.h"
@@ -65,11 +66,11 @@ void ct__fork_child_unlock(ct_lock_t *l)
 {
     /* Held by this thread since prepare; sleepers (vanished threads) are
      * forgotten, so the release below has nobody to wake. */
-    ct__store_relaxed(CT__A32(&l->state), 1u);
+    ct__store_relaxed(CT__A32(&l->state), LOCKED);
     (void)ct_lock_release(l);
 }
 
 void ct__fork_child_keep_locked(ct_lock_t *l)
 {
-    ct__store_relaxed(CT__A32(&l->state), 1u);
+    ct__store_relaxed(CT__A32(&l->state), LOCKED);
 }

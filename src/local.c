@@ -52,6 +52,7 @@
 #include "cthreading/lock.h"
 #include "internal/atomic.h"
 #include "internal/fork.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "platform/os.h"
 #include "wait/wait.h"
@@ -95,7 +96,7 @@ static uint32_t next_id = 1;
 static uint32_t free_head;              /* id + 1 of the first free id, 0 = none */
 static struct local_thread threads = { &threads, &threads, NULL, 0 };
 static ct__os_tls_t os_slot;
-static bool os_slot_ready;
+static ct_once_t os_slot_once = CT_ONCE_INIT;   /* run under reg_lock (fork) */
 
 static char present_null_marker;
 #define PRESENT_NULL ((void *)&present_null_marker)
@@ -318,6 +319,12 @@ static void store_entry(uint32_t id, void *entry)
 
 /* ---- public API ------------------------------------------------------------------------ */
 
+static int os_slot_create(void *unused)
+{
+    (void)unused;
+    return ct__os_tls_create(&os_slot, thread_exit);
+}
+
 int ct_local_init(ct_local_t *k, void *(*ctor)(void *), void (*dtor)(void *), void *arg)
 {
     uint32_t id;
@@ -326,12 +333,9 @@ int ct_local_init(ct_local_t *k, void *(*ctor)(void *), void (*dtor)(void *), vo
     assert(k != NULL);
     ct__fork_ready();
     ct_lock_acquire(&reg_lock);
-    if (!os_slot_ready) {
-        if ((rc = ct__os_tls_create(&os_slot, thread_exit)) != CT_OK) {
-            ct_lock_release(&reg_lock);
-            return rc;
-        }
-        os_slot_ready = true;
+    if ((rc = ct__once(&os_slot_once, os_slot_create, NULL)) != CT_OK) {
+        ct_lock_release(&reg_lock);
+        return rc;
     }
     if (free_head != 0) {
         id = free_head - 1;

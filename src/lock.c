@@ -58,6 +58,7 @@
  * in flight (Abseil's designated waker, Go's mutexWoken) removes most of
  * those calls, and a release that sees the lock re-taken leaves the wake to
  * the new holder.
+ *
  * Why STARVING: barging (a running thread takes a just-freed lock before the
  * woken sleeper runs) is what makes the lock fast, but alone it lets the
  * threads that stay on a CPU take every turn.  After STARVE_NS of waiting a
@@ -79,16 +80,10 @@
 #include "internal/atomic.h"
 #include "internal/clock.h"
 #include "internal/lock.h"
+#include "internal/lock_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/tsan_owner.h"   /* TSan annotations: design there */
 #include "wait/wait.h"
-
-#define LOCKED      UINT32_C(1)
-#define WAKING      UINT32_C(2)
-#define HANDOFF     UINT32_C(4)
-#define STARVING    UINT32_C(8)
-#define ONE_SLEEPER UINT32_C(16)
-#define SLEEPERS(s) ((s) >> 4)
 
 _Static_assert(LOCKED == CT__LOCK_LOCKED, "lock.h's inline fast path uses the same bit");
 
@@ -275,7 +270,7 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
         return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
     if (timeout_ns == 0)
         return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(word(l)) ? CT_OK : CT_ETIMEDOUT);
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline, true));
 }
 

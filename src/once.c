@@ -1,17 +1,6 @@
 /* One-time initialisation.
  *
- * State word (ct_once_t.state):
- *   IDLE    0  fn has not run, or its last run failed
- *   RUNNING 1  one caller runs fn, nobody waits
- *   WAITED  2  one caller runs fn, others sleep on the word
- *   DONE    3  fn returned 0; final
- * The runner leaves RUNNING/WAITED with an exchange (release), so it knows
- * whether anyone sleeps: no wake-up syscall when nobody waits.  A sleeper
- * sets WAITED before it sleeps on that value, so the runner's exchange either
- * sees WAITED (and wakes) or happens before the sleeper's CAS (which then
- * fails and the sleeper re-reads): no lost wake-up.  DONE is published with
- * release and read with acquire, so what fn wrote is visible to every caller
- * that sees DONE.
+ * The state word and its protocol are described in internal/once.h.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -19,10 +8,12 @@
 
 #include "cthreading/once.h"
 #include "internal/atomic.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "wait/wait.h"
 
-enum { IDLE = 0, RUNNING = 1, WAITED = 2, DONE = 3 };
+enum { IDLE = CT__ONCE_IDLE, RUNNING = CT__ONCE_RUNNING, WAITED = CT__ONCE_WAITED,
+       DONE = CT__ONCE_DONE };
 
 static CT__NOINLINE int once_slow(_Atomic uint32_t *w, int (*fn)(void *), void *arg)
 {

@@ -1,7 +1,8 @@
 /* RLock: threading.RLock as a lock word, an owner id and a recursion count.
  *
  * Fields (ct_rlock_t):
- *   state  the lock word, with the same three-state protocol as Lock:
+ *   state  the lock word, with the three-state protocol of the textbook
+ *          futex lock (Lock's word is a different one, see src/lock.c):
  *            UNLOCKED 0  free
  *            LOCKED   1  held, nobody sleeps on the word
  *            PARKED   2  held, and some thread may sleep on the word (or did)
@@ -38,6 +39,7 @@
 #include "cthreading/rlock.h"
 #include "cthreading/thread.h"
 #include "internal/atomic.h"
+#include "internal/ident.h"
 #include "internal/platform.h"
 #include "internal/rlock.h"
 #include "internal/tsan.h"
@@ -45,27 +47,19 @@
 
 enum { UNLOCKED = 0, LOCKED = 1, PARKED = 2 };
 
-/* Spin this many PAUSE rounds before sleeping: ~2 µs here (PAUSE ~21 ns on
- * the benchmark VM), against ~20 µs for a futex hand-off in each direction.
- * Same reasoning and value as Lock: short critical sections end within the
- * spin, and a wasted spin (owner preempted, threads > cores) is small next to
- * a sleep. */
+/* Spin up to this many looks at the word, one PAUSE apart (a flat spin, no
+ * backoff), before sleeping; stop at once when the word shows PARKED (others
+ * already sleep).  Lock spins differently (7 looks with exponential backoff,
+ * on also while others sleep: SPIN_ROUNDS in src/lock.c).  100 PAUSEs are
+ * ~2 µs, against ~15 µs per round trip of a hand-off that sleeps (the
+ * pthread column of the Semaphore "split" row of cthreading-bench
+ * --matrix=handoff): short critical sections end within the spin, and a
+ * wasted spin (owner preempted, threads > cores) is small next to a sleep.
+ * The value has not been re-tuned since; the RLock rows of
+ * cthreading-bench --matrix=rlock measure it (docs/bench-matrix.txt). */
 #define SPIN_ROUNDS 100
 
 #define TSAN_FLAGS CT__TSAN_WRITE_REENTRANT
-
-/* The caller's ct_thread_ident(), cached here so that the owner check of the
- * re-entry and release paths is one thread-local load, not a call into
- * another translation unit.  0 = not fetched yet (ids are never 0). */
-static _Thread_local uint64_t self_ident;
-
-static inline uint64_t me_ident(void)
-{
-    uint64_t id = self_ident;
-    if (CT__UNLIKELY(id == 0))
-        self_ident = id = ct_thread_ident();
-    return id;
-}
 
 static inline _Atomic uint32_t *word(ct_rlock_t *r) { return CT__A32(&r->state); }
 
@@ -132,7 +126,7 @@ int ct_rlock_acquire(ct_rlock_t *r)
     uint64_t me;
 
     assert(r != NULL);
-    me = me_ident();
+    me = ct__thread_ident();
     if (owner_of(r) == me)
         return reenter(r);
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS);
@@ -149,7 +143,7 @@ bool ct_rlock_try_acquire(ct_rlock_t *r)
     bool got;
 
     assert(r != NULL);
-    me = me_ident();
+    me = ct__thread_ident();
     if (owner_of(r) == me)
         return reenter(r) == CT_OK;
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS | CT__TSAN_TRY);
@@ -171,7 +165,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
     assert(r != NULL);
     if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
         return rc;
-    me = me_ident();
+    me = ct__thread_ident();
     if (owner_of(r) == me)
         return reenter(r);
     /* A wait that may give up is a try-lock to TSan. */
@@ -182,7 +176,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
         if (timeout_ns == 0) {
             rc = CT_ETIMEDOUT;
         } else {
-            (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+            deadline = ct__deadline_of(timeout_ns);
             rc = word_acquire_slow(r, deadline);
         }
     }
@@ -198,7 +192,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
 int ct_rlock_release(ct_rlock_t *r)
 {
     assert(r != NULL);
-    if (owner_of(r) != me_ident())
+    if (owner_of(r) != ct__thread_ident())
         return CT_EPERM;
     (void)CT__TSAN_PRE_UNLOCK(r, TSAN_FLAGS);
     if (--r->count == 0) {
@@ -212,13 +206,13 @@ int ct_rlock_release(ct_rlock_t *r)
 bool ct_rlock_is_owned(const ct_rlock_t *r)
 {
     assert(r != NULL);
-    return owner_of(r) == me_ident();
+    return owner_of(r) == ct__thread_ident();
 }
 
 unsigned ct_rlock_count(const ct_rlock_t *r)
 {
     assert(r != NULL);
-    return owner_of(r) == me_ident() ? r->count : 0u;
+    return owner_of(r) == ct__thread_ident() ? r->count : 0u;
 }
 
 /* ---- Condition's hooks ------------------------------------------------------- */
@@ -227,7 +221,7 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
 {
     uint32_t count = r->count;
 
-    assert(owner_of(r) == me_ident() && count >= 1);
+    assert(owner_of(r) == ct__thread_ident() && count >= 1);
     (void)CT__TSAN_PRE_UNLOCK(r, TSAN_FLAGS | CT__TSAN_RECURSIVE_UNLOCK);
     r->count = 0;
     ct__store_relaxed(CT__A64(&r->owner), 0);
@@ -238,7 +232,7 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
 
 void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t count)
 {
-    uint64_t me = me_ident();
+    uint64_t me = ct__thread_ident();
 
     assert(count >= 1);
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS);

@@ -58,14 +58,10 @@
 #include "cthreading/sem.h"
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
+#include "internal/sem_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/spin.h"
 #include "wait/wait.h"
-
-#define SLEEPERS    (UINT64_C(1) << 63)
-#define VALUE_MASK  (SLEEPERS - 1)
-#define BOUNDED     (UINT64_C(1) << 63)
-#define SLEEP_HALF_EXPECTED ((uint32_t)(SLEEPERS >> 32))
 
 /* Adaptive spin before sleeping: this thread's policy for Semaphore waits, in
  * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
@@ -84,11 +80,9 @@ static _Thread_local bool woke_sleeper;
 
 static inline _Atomic uint64_t *word(ct_sem_t *s) { return CT__A64(&s->state); }
 
-/* The 32-bit half of `state` that holds bit 63, for the wait layer: the
- * second half in memory on a little-endian CPU, the first on a big-endian
- * one. */
-#define SLEEP_HALF_INDEX (CT__LITTLE_ENDIAN ? 1 : 0)
-
+/* The 32-bit half of `state` that holds bit 63, for the wait layer (half
+ * SLEEP_HALF_INDEX of internal/sem_word.h: the second half in memory on a
+ * little-endian CPU, the first on a big-endian one). */
 static inline const uint32_t *sleep_half(const ct_sem_t *s)
 {
     return (const uint32_t *)(const void *)&s->state + SLEEP_HALF_INDEX;
@@ -218,7 +212,7 @@ int ct_sem_acquire_timed(ct_sem_t *s, int64_t timeout_ns)
         return CT_OK;
     if (timeout_ns == 0)
         return CT_ETIMEDOUT;
-    (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+    deadline = ct__deadline_of(timeout_ns);
     return acquire_slow(s, deadline);
 }
 

@@ -53,7 +53,9 @@
 #include "cthreading/once.h"
 #include "cthreading/thread.h"
 #include "internal/atomic.h"
+#include "internal/ident.h"
 #include "internal/fork.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "internal/thread.h"
 #include "platform/os.h"
@@ -421,7 +423,7 @@ static int init_fn(void *unused)
 
 static int ensure_init(void)
 {
-    return ct_once(&init_once, init_fn, NULL);
+    return ct__once(&init_once, init_fn, NULL);
 }
 
 #if CT__HAVE_CONSTRUCTOR
@@ -585,7 +587,7 @@ int ct_thread_join(const ct_thread_t *t, int64_t timeout_ns)
     int rc;
 
     assert(t != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     r = t->rec;
     if (r == NULL || t->ident == 0)
@@ -934,7 +936,7 @@ int ct_threading_shutdown(int64_t timeout_ns)
     int64_t deadline;
     int rc;
 
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     if (me != NULL) {
         bool waits_for_itself;

@@ -1,14 +1,14 @@
 /* Timer: threading.Timer as caller-owned nodes in one service heap.
  *
  * Structure (all guarded by svc.lock unless stated):
- *   - heap: a binary min-heap of pending ct_timer_t pointers ordered by
+ *   - heap: a binary min-heap of pending struct ct__timer pointers ordered by
  *     (deadline, seq); each node stores its own index (heap_index), so cancel
  *     removes it in O(log n).  The array is the only allocation and grows by
  *     doubling (one pointer per pending timer).
  *   - the service thread: started on demand by ct_timer_start, sleeps on
  *     svc.service_wake until the earliest deadline, moves due timers to the
  *     ready queue, and exits after SERVICE_IDLE_NS with an empty heap.
- *   - the ready queue: a FIFO of due timers linked through ct_timer_t.next,
+ *   - the ready queue: a FIFO of due timers linked through struct ct__timer.next,
  *     drained by worker threads that sleep on svc.work_word.  The pool grows
  *     when a timer becomes due and no worker is idle (i.e. every worker is in
  *     a callback), and again whenever a due timer has waited GROW_DELAY_NS;
@@ -16,7 +16,7 @@
  *   - exited service and worker threads put their record on svc.zombies; the
  *     next service thread (or the running one, each round) joins them.
  *
- * Timer state word (ct_timer_t.state), written under svc.lock only, read
+ * Timer state word (struct ct__timer.state), written under svc.lock only, read
  * without it by ct_timer_is_alive and by joiners sleeping on it:
  *   bits 0..3  phase:  IDLE 0       never started
  *                      PENDING 1    in the heap
@@ -52,8 +52,10 @@
 #include "cthreading/timer.h"
 #include "internal/atomic.h"
 #include "internal/fork.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "internal/thread.h"
+#include "internal/timer.h"
 #include "platform/os.h"
 #include "wait/wait.h"
 
@@ -82,12 +84,12 @@ enum { IDLE = 0, PENDING = 1, QUEUED = 2, RAN = 3, CANCELLED = 4 };
 struct pool_thread {
     ct_thread_t thread;
     struct pool_thread *next;        /* svc.workers or svc.zombies list */
-    ct_timer_t *current;             /* the timer whose fn this worker runs */
+    struct ct__timer *current;             /* the timer whose fn this worker runs */
 };
 
 static struct {
     ct_lock_t lock;
-    ct_timer_t **heap;
+    struct ct__timer **heap;
     uint32_t size, cap;
     uint64_t next_seq;
     /* service thread */
@@ -98,18 +100,20 @@ static struct {
     int64_t service_deadline;
     uint32_t service_wake;           /* bumped (atomically) to wake it */
     /* worker pool */
-    ct_timer_t *ready_head, *ready_tail;
+    struct ct__timer *ready_head, *ready_tail;
     uint32_t ready_len;
     uint32_t work_word;              /* bumped (atomically) when work is queued */
     uint32_t n_workers;              /* started or being started */
     uint32_t idle_workers;           /* sleeping on work_word */
     struct pool_thread *workers;     /* live workers (for fork) */
     struct pool_thread *zombies;     /* exited threads, to be joined */
-    bool atexit_registered;
 } svc;
 
+/* reap_at_exit's registration: run under svc.lock (fork, see internal/once.h). */
+static ct_once_t atexit_once = CT_ONCE_INIT;
+
 /* The timer whose callback the calling worker runs (for CT_EDEADLK). */
-static _Thread_local ct_timer_t *tl_current;
+static _Thread_local struct ct__timer *tl_current;
 /* The calling thread's pool record if it is a worker (for fork). */
 static _Thread_local struct pool_thread *tl_worker;
 
@@ -124,7 +128,7 @@ static inline bool alive_word(uint32_t s)
 
 /* Stores a new state (without WAITERS) under svc.lock; wakes joiners when the
  * timer stops being alive. */
-static void store_state(ct_timer_t *t, uint32_t s)
+static void store_state(struct ct__timer *t, uint32_t s)
 {
     _Atomic uint32_t *w = CT__A32(&t->state);
     uint32_t old = ct__load_relaxed(w);
@@ -138,25 +142,25 @@ static void store_state(ct_timer_t *t, uint32_t s)
     }
 }
 
-static inline uint32_t state_of(const ct_timer_t *t)
+static inline uint32_t state_of(const struct ct__timer *t)
 {
     return ct__load_relaxed(CT__A32(&t->state)) & ~WAITERS;
 }
 
 /* ---- heap --------------------------------------------------------------------------- */
 
-static inline bool before(const ct_timer_t *a, const ct_timer_t *b)
+static inline bool before(const struct ct__timer *a, const struct ct__timer *b)
 {
     return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
-static inline void heap_place(uint32_t i, ct_timer_t *t)
+static inline void heap_place(uint32_t i, struct ct__timer *t)
 {
     svc.heap[i] = t;
     t->heap_index = i;
 }
 
-static void sift_up(uint32_t i, ct_timer_t *t)
+static void sift_up(uint32_t i, struct ct__timer *t)
 {
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
@@ -168,7 +172,7 @@ static void sift_up(uint32_t i, ct_timer_t *t)
     heap_place(i, t);
 }
 
-static void sift_down(uint32_t i, ct_timer_t *t)
+static void sift_down(uint32_t i, struct ct__timer *t)
 {
     for (;;) {
         uint32_t c = 2 * i + 1;
@@ -184,10 +188,10 @@ static void sift_down(uint32_t i, ct_timer_t *t)
     heap_place(i, t);
 }
 
-static void heap_remove(ct_timer_t *t)
+static void heap_remove(struct ct__timer *t)
 {
     uint32_t i = t->heap_index;
-    ct_timer_t *last = svc.heap[--svc.size];
+    struct ct__timer *last = svc.heap[--svc.size];
 
     assert(i <= svc.size && svc.heap[i] == t);
     if (last == t)
@@ -201,7 +205,7 @@ static void heap_remove(ct_timer_t *t)
 static int heap_reserve_one(void)
 {
     uint32_t cap;
-    ct_timer_t **grown;
+    struct ct__timer **grown;
 
     if (svc.size < svc.cap)
         return CT_OK;
@@ -266,6 +270,13 @@ static void reap_at_exit(void)
     ct_lock_release(&svc.lock);
 }
 
+static int register_reap_at_exit(void *unused)
+{
+    (void)unused;
+    (void)atexit(reap_at_exit);   /* failure only costs the reaping */
+    return 0;
+}
+
 /* Makes sure a service thread exists.  Called with svc.lock held; drops it
  * while the thread is created (no thread is ever created under svc.lock:
  * creating one may block on locks that a concurrent fork() holds, e.g. a
@@ -287,10 +298,7 @@ static int ensure_service_locked(void)
             ct_lock_acquire(&svc.lock);
             continue;
         }
-        if (!svc.atexit_registered) {
-            (void)atexit(reap_at_exit);   /* failure only costs the reaping */
-            svc.atexit_registered = true;
-        }
+        (void)ct__once(&atexit_once, register_reap_at_exit, NULL);
         if ((s = calloc(1, sizeof *s)) == NULL)
             return CT_ENOMEM;
         svc.service_running = true;
@@ -318,7 +326,7 @@ static uint32_t fire_due_locked(int64_t now, bool *spawn)
     uint32_t fired = 0, wake;
 
     while (svc.size > 0 && svc.heap[0]->deadline <= now) {
-        ct_timer_t *t = svc.heap[0];
+        struct ct__timer *t = svc.heap[0];
         heap_remove(t);
         store_state(t, QUEUED | (state_of(t) & RUNNING_MASK));
         t->next = NULL;
@@ -409,7 +417,7 @@ static void worker_main(void *arg)
     self->next = svc.workers;
     svc.workers = self;
     for (;;) {
-        ct_timer_t *t = svc.ready_head;
+        struct ct__timer *t = svc.ready_head;
         if (t != NULL) {
             void (*fn)(void *) = t->fn;
             void *fn_arg = t->arg;
@@ -490,7 +498,7 @@ static void timer_fork_child(void)
                               ct__load_relaxed(CT__A32(&p->current->state)) & PHASE_MASK);
     for (uint32_t i = 0; i < svc.size; i++)
         ct__store_relaxed(CT__A32(&svc.heap[i]->state), CANCELLED);
-    for (ct_timer_t *t = svc.ready_head; t != NULL; t = t->next)
+    for (struct ct__timer *t = svc.ready_head; t != NULL; t = t->next)
         ct__store_relaxed(CT__A32(&t->state), CANCELLED);
     if (me != NULL && me->current != NULL)
         ct__store_relaxed(CT__A32(&me->current->state),
@@ -532,8 +540,9 @@ static inline void fork_ready(void) { ct__fork_ready(); }
 
 /* ---- public API ------------------------------------------------------------------------- */
 
-int ct_timer_start(ct_timer_t *t, int64_t interval_ns, void (*fn)(void *), void *arg)
+int ct_timer_start(ct_timer_t *timer, int64_t interval_ns, void (*fn)(void *), void *arg)
 {
+    struct ct__timer *t = ct__timer_of(timer);
     int64_t now, deadline;
     uint32_t phase;
     bool wake;
@@ -545,7 +554,9 @@ int ct_timer_start(ct_timer_t *t, int64_t interval_ns, void (*fn)(void *), void 
     if (interval_ns > CT_TIMEOUT_MAX)
         return CT_EOVERFLOW;
     now = ct__now_ns();
-    deadline = interval_ns > CT__NO_DEADLINE - 1 - now ? CT__NO_DEADLINE - 1 : now + interval_ns;
+    deadline = ct__deadline_from(now, interval_ns);
+    if (deadline == CT__NO_DEADLINE)          /* a timer's deadline stays finite */
+        deadline = CT__NO_DEADLINE - 1;
 
     fork_ready();
     ct_lock_acquire(&svc.lock);
@@ -573,7 +584,6 @@ int ct_timer_start(ct_timer_t *t, int64_t interval_ns, void (*fn)(void *), void 
     t->fn = fn;
     t->arg = arg;
     t->next = NULL;
-    t->gen++;
     svc.size++;
     sift_up(svc.size - 1, t);
     store_state(t, PENDING | (state_of(t) & RUNNING_MASK));
@@ -588,8 +598,9 @@ int ct_timer_start(ct_timer_t *t, int64_t interval_ns, void (*fn)(void *), void 
     return CT_OK;
 }
 
-bool ct_timer_cancel(ct_timer_t *t)
+bool ct_timer_cancel(ct_timer_t *timer)
 {
+    struct ct__timer *t = ct__timer_of(timer);
     uint32_t s, phase;
     bool cancelled;
 
@@ -609,13 +620,14 @@ bool ct_timer_cancel(ct_timer_t *t)
     return cancelled;
 }
 
-int ct_timer_join(ct_timer_t *t, int64_t timeout_ns)
+int ct_timer_join(ct_timer_t *timer, int64_t timeout_ns)
 {
+    struct ct__timer *t = ct__timer_of(timer);
     int64_t deadline;
     int rc;
 
     assert(t != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     fork_ready();
     for (;;) {
@@ -640,8 +652,9 @@ int ct_timer_join(ct_timer_t *t, int64_t timeout_ns)
     }
 }
 
-bool ct_timer_is_alive(const ct_timer_t *t)
+bool ct_timer_is_alive(const ct_timer_t *timer)
 {
+    const struct ct__timer *t = ct__timer_of(timer);
     assert(t != NULL);
     return alive_word(ct__load_acquire(CT__A32(&t->state)));
 }

@@ -8,11 +8,30 @@
 #define CT_TEST_HELPERS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cthreading.h>
 #include "internal/platform.h"
 
 static inline int64_t t_now(void) { return ct_now_ns(); }
+
+/* Pauses ns nanoseconds through the wait layer (a wait on a private word
+ * nobody wakes).  Only ever to poll or to widen a race window, never to order
+ * threads: order them with a flag, a count or a primitive. */
+static inline void t_pause(int64_t ns) { (void)ct_wait(&(uint32_t){0}, 0, ns); }
+
+/* Polls `expr` (pausing 50 us between looks) until it is true or limit_ns
+ * passed; evaluates to the final truth value of expr, so a test asserts on
+ * it: cr_assert(T_AWAIT(cond, CT_SEC(30)), "...").  A statement expression
+ * (gcc and clang, the compilers of the tests). */
+#define T_AWAIT(expr, limit_ns)                                               \
+    __extension__({                                                           \
+        int64_t t_await_end_ = t_now() + (limit_ns);                          \
+        bool t_await_ok_;                                                     \
+        while (!(t_await_ok_ = (expr)) && t_now() < t_await_end_)             \
+            t_pause(CT_US(50));                                               \
+        t_await_ok_;                                                          \
+    })
 
 /* Spin (yielding the CPU) until *flag != 0 or `limit_ns` passed; returns the
  * final value.  Used to wait for a thread's announcement without a sleep. */
@@ -21,7 +40,7 @@ static inline int t_await(atomic_int *flag, int64_t limit_ns)
     int64_t end = t_now() + limit_ns;
     int v;
     while ((v = atomic_load(flag)) == 0 && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(50)); /* a short pause via the wait layer */
+        t_pause(CT_US(50));
     return v;
 }
 
@@ -31,12 +50,12 @@ static inline int t_await_count(atomic_int *c, int want)
 {
     int64_t end = t_now() + CT_SEC(30);
     while (atomic_load(c) < want && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
     return atomic_load(c);
 }
 
 /* Sleeps ms milliseconds: only ever to widen a race window, never to order. */
-static inline void t_pause_ms(int ms) { ct_wait(&(uint32_t){0}, 0, CT_MS(ms)); }
+static inline void t_pause_ms(int ms) { t_pause(CT_MS(ms)); }
 
 /* TSan and ASan slow threaded code 5-20x on 2 cores: stress loops divide
  * their iteration counts by this. */

@@ -278,7 +278,7 @@ static void check_reset_or_abort_during_action(int how)
     cr_assert_eq(ct_barrier_init(&r.b, 2, lingering_action, &r, CT_FOREVER), CT_OK);
     cr_assert_eq(ct_thread_start(&first, first_arrival, &r), CT_OK);
     while (ct_barrier_n_waiting(&r.b) != 1)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));          /* the first has arrived */
+        t_pause(CT_US(100));          /* the first has arrived */
     cr_assert_eq(ct_thread_start(&other, resetter, &r), CT_OK);
     rc_last = ct_barrier_wait(&r.b);                       /* runs the action */
     cr_assert_eq(ct_thread_join(&first, CT_SEC(30)), CT_OK);
@@ -383,7 +383,7 @@ static void reset_body(struct bunch *c, int id)
         /* Wait until the others are all in the barrier again. */
         int64_t end = t_now() + CT_SEC(30);
         while (ct_barrier_n_waiting(&c->b) < N - 1 && t_now() < end)
-            ct_wait(&(uint32_t){0}, 0, CT_US(100));
+            t_pause(CT_US(100));
         ct_barrier_reset(&c->b);
     } else if (i >= 0) {
         int r = ct_barrier_wait(&c->b);
@@ -445,7 +445,7 @@ static void timeout_body(struct bunch *c, int id, bool use_default)
         /* One thread is late: it comes once the others have broken it. */
         int64_t end = t_now() + CT_SEC(30);
         while (!ct_barrier_broken(&c->b) && t_now() < end)
-            ct_wait(&(uint32_t){0}, 0, CT_US(200));
+            t_pause(CT_US(200));
     }
     int64_t t0 = t_now();
     int r = use_default ? ct_barrier_wait(&c->b) : ct_barrier_wait_timed(&c->b, CT_MS(50));
@@ -539,7 +539,7 @@ Test(barrier, n_waiting_counts_arrivals_and_indexes_follow_arrival_order, .timeo
             cr_assert_eq(ct_thread_start(&t[i], nwait_waiter, &arg[i]), CT_OK);
             int64_t end = t_now() + CT_SEC(30);
             while (ct_barrier_n_waiting(&c.b) < (unsigned)i + 1 && t_now() < end)
-                ct_wait(&(uint32_t){0}, 0, CT_US(100));
+                t_pause(CT_US(100));
             cr_assert_eq(ct_barrier_n_waiting(&c.b), (unsigned)i + 1);
         }
         cr_assert_eq(ct_barrier_wait(&c.b), NWAIT_PARTIES - 1, "the last arrival's index");

@@ -5,6 +5,7 @@
 #include "ct_test.h"
 #include "helpers.h"
 #include "internal/platform.h"
+#include "internal/event_word.h"   /* white-box: WAITERS */
 
 #define N 5
 
@@ -265,7 +266,7 @@ Test(event, flapped_event_never_strands_a_waiter, .timeout = 300)
         ct_event_clear(&c.e);
         atomic_fetch_add(&c.flaps, 1);
         if (k % 32 == 0)
-            ct_wait(&(uint32_t){0}, 0, CT_US(30));  /* let waiters fall asleep */
+            t_pause(CT_US(30));  /* let waiters fall asleep */
     }
     for (int i = 0; i < FLAP_WAITERS; i++)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
@@ -290,15 +291,13 @@ Test(event, sleeper_mark_only_while_someone_sleeps, .timeout = 60)
     memset(&c, 0, sizeof c);
     ct_event_set(&c.e);
     ct_event_clear(&c.e);
-    cr_assert_eq(c.e.state & 2u, 0u, "no waiter, yet marked");
+    cr_assert_eq(c.e.state & WAITERS, 0u, "no waiter, yet marked");
     cr_assert_eq(ct_thread_start(&t, park_waiter, &c), CT_OK);
     cr_assert(t_await(&c.started, CT_SEC(30)));
-    int64_t end = t_now() + CT_SEC(30);
-    while (!(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & 2u) && t_now() < end)
-        t_pause_ms(1);
-    cr_assert(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & 2u, "waiter never parked");
+    cr_assert(T_AWAIT(__atomic_load_n(&c.e.state, __ATOMIC_RELAXED) & WAITERS, CT_SEC(30)),
+              "waiter never parked");
     ct_event_set(&c.e);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
-    cr_assert_eq(c.e.state & 2u, 0u, "set must clear the mark");
+    cr_assert_eq(c.e.state & WAITERS, 0u, "set must clear the mark");
     cr_assert(ct_event_is_set(&c.e));
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "ct_test.h"
 #include "helpers.h"
+#include "internal/executor.h"   /* white-box: the real layout */
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -66,8 +67,8 @@ Test(executor, init_defaults_and_bad_options)
     cr_assert_eq(ct_executor_init(&ex, &o), CT_EOVERFLOW);
     o.idle_timeout_ns = CT_FOREVER;
     cr_assert_eq(ct_executor_init(&ex, &o), CT_OK, "CT_FOREVER: never retire");
-    cr_assert_geq(ex.opts.max_workers, 5u, "min(32, CPUs + 4)");
-    cr_assert_leq(ex.opts.max_workers, 32u);
+    cr_assert_geq(ct__executor_of(&ex)->opts.max_workers, 5u, "min(32, CPUs + 4)");
+    cr_assert_leq(ct__executor_of(&ex)->opts.max_workers, 32u);
     cr_assert_eq(ct_executor_shutdown(&ex, true, false), CT_OK);
     cr_assert_eq(ct_executor_destroy(&ex), CT_OK);
     cr_assert_eq(ct_executor_init(&ex, NULL), CT_OK, "NULL options");
@@ -151,7 +152,7 @@ Test(executor, submit_never_waits_behind_a_running_task, .timeout = 60)
     /* max_workers reached: the next task waits for a free worker */
     cr_assert_eq(ct_executor_submit(&ex, &extra, twice, (void *)1), CT_OK);
     cr_assert_eq(ct_future_wait(&extra, CT_MS(50)), CT_ETIMEDOUT, "only 3 workers");
-    cr_assert_eq(ex.nworkers, 3u);
+    cr_assert_eq(ct__executor_of(&ex)->nworkers, 3u);
     ct_event_set(&g[1].open);
     cr_assert_eq(ct_future_wait(&extra, CT_SEC(30)), CT_OK);
     ct_event_set(&g[0].open);
@@ -302,7 +303,7 @@ Test(executor, shutdown_without_cancel_runs_the_queued_tasks, .timeout = 60)
         cr_assert_eq(ct_future_result(&q[i], &out, 0), CT_OK);
         cr_assert_eq((uintptr_t)out, 2 * i);
     }
-    cr_assert_eq(ex.nworkers, 0u, "every worker exited");
+    cr_assert_eq(ct__executor_of(&ex)->nworkers, 0u, "every worker exited");
     cr_assert_eq(ct_executor_destroy(&ex), CT_OK);
 }
 

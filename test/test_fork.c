@@ -21,6 +21,7 @@
 #include <string.h>
 #include "ct_test.h"
 #include "helpers.h"
+#include "internal/timer.h"   /* white-box: the state word in a diagnostic */
 #include "sanitizer_fork.h"   /* clang 14 ASan/TSan: allocator locks around fork */
 
 #ifndef _WIN32
@@ -81,7 +82,7 @@ static int timer_works(int64_t interval)
     }
     if ((rc = ct_timer_join(&t, CT_SEC(20))) != CT_OK) {
         fprintf(stderr, "child %d: timer not run after 20 s, state word %#x\n", (int)getpid(),
-                atomic_load((_Atomic uint32_t *)&t.state));
+                atomic_load((_Atomic uint32_t *)&ct__timer_of(&t)->state));
         stage(200 - rc);
         return 0;
     }

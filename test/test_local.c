@@ -109,7 +109,7 @@ static void isolation_thread(void *p)
     ct_local_set(s->k, mine);
     atomic_fetch_add(s->set, 1);
     while (atomic_load(s->go) == 0)           /* until all threads have set theirs */
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
     s->seen_after = ct_local_get(s->k);
 }
 
@@ -205,7 +205,7 @@ static void wait_ready(atomic_int *ready, int n)
 {
     int64_t end = t_now() + T_SLACK;
     while (atomic_load(ready) < n && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
 }
 
 Test(local, destroy_runs_dtor_of_live_threads_once)

@@ -4,6 +4,7 @@
 #include "ct_test.h"
 #include "helpers.h"
 #include "internal/platform.h"
+#include "internal/lock_word.h"   /* white-box: the state bits */
 
 Test(lock, zero_initialised_is_unlocked)
 {
@@ -75,7 +76,7 @@ Test(lock, acquire_contended_blocks_until_release)
     ct_lock_acquire(&l);
     cr_assert_eq(ct_thread_start(&t, acquire_then_mark, &c), CT_OK);
     cr_assert(t_await(&c.started, CT_SEC(30)));
-    ct_wait(&(uint32_t){0}, 0, CT_MS(10));      /* widen the window only */
+    t_pause(CT_MS(10));      /* widen the window only */
     cr_assert_eq(atomic_load(&c.finished), 0, "acquired a held lock");
     cr_assert_eq(ct_lock_release(&l), CT_OK);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
@@ -177,28 +178,31 @@ Test(lock, bad_timeouts_leave_the_lock_unchanged)
     cr_assert_eq(ct_lock_release(&l), CT_OK);
 }
 
-/* White-box: a free lock may still show a registered sleeper (bit 2 and up)
- * or a wake in flight (bit 1), e.g. between a release and the woken thread's
- * return.  Try-lock and a zero timeout must take it anyway (they used to
- * fail on anything but an all-zero word, and try-lock spinners then
- * livelocked against the woken sleeper under TSan). */
+/* White-box: a free lock may still show registered sleepers (SLEEPERS), a
+ * wake in flight (WAKING) or a starving sleeper (STARVING), e.g. between a
+ * release and the woken thread's return.  Try-lock and a zero timeout must
+ * take it anyway (they used to fail on anything but an all-zero word, and
+ * try-lock spinners then livelocked against the woken sleeper under TSan). */
 Test(lock, try_acquire_takes_a_free_lock_with_sleepers_registered)
 {
-    static const uint32_t free_states[] = { 4, 2 | 4, 8, 2 | 8 };
+    static const uint32_t free_states[] = {
+        ONE_SLEEPER, WAKING | ONE_SLEEPER, STARVING | 2 * ONE_SLEEPER,
+        WAKING | STARVING | ONE_SLEEPER,
+    };
     for (size_t i = 0; i < sizeof free_states / sizeof free_states[0]; i++) {
         ct_lock_t l = { free_states[i] };
         cr_assert_not(ct_lock_locked(&l));
         cr_assert(ct_lock_try_acquire(&l), "state %u", free_states[i]);
         cr_assert(ct_lock_locked(&l));
-        cr_assert_eq(l.state & ~UINT32_C(3), free_states[i] & ~UINT32_C(3),
+        cr_assert_eq(l.state & ~(LOCKED | WAKING), free_states[i] & ~(LOCKED | WAKING),
                      "sleeper count must be kept");
         l.state = free_states[i];
         cr_assert_eq(ct_lock_acquire_timed(&l, 0), CT_OK, "state %u", free_states[i]);
         cr_assert(ct_lock_locked(&l));
-        l.state = free_states[i] | 1;      /* held: both must fail, word unchanged */
+        l.state = free_states[i] | LOCKED;   /* held: both must fail, word unchanged */
         cr_assert_not(ct_lock_try_acquire(&l));
         cr_assert_eq(ct_lock_acquire_timed(&l, 0), CT_ETIMEDOUT);
-        cr_assert_eq(l.state, free_states[i] | 1);
+        cr_assert_eq(l.state, free_states[i] | LOCKED);
     }
 }
 
@@ -303,7 +307,7 @@ Test(lock, signal_storm_does_not_change_timed_waits, .timeout = 120)
     while (!atomic_load(&c.stop)) {       /* a signal every ~100 µs */
         pthread_kill(c.victim, SIGUSR1);
         sent++;
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
     }
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
     sigaction(SIGUSR1, &old, NULL);
@@ -338,7 +342,7 @@ static bool await_word(ct_lock_t *l, bool (*pred)(uint32_t), int64_t limit_ns)
     while (!pred(word_of(l))) {
         if (t_now() > end)
             return false;
-        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+        t_pause(CT_US(50));
     }
     return true;
 }

@@ -129,7 +129,7 @@ static void hold_until_told(void *p)
     ct_rlock_acquire(&h->r);
     atomic_store(&h->acquired, 1);
     while (!atomic_load(&h->may_exit))
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
     h->release_rc = ct_rlock_release(&h->r);
 }
 
@@ -199,11 +199,11 @@ Test(rlock, acquire_contended_waits_for_last_release)
     for (int i = 0; i < N_CONTENDERS; i++)
         cr_assert_eq(ct_thread_start(&t[i], acquire_release_twice, &c), CT_OK);
     while (atomic_load(&c.started) < N_CONTENDERS)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
-    ct_wait(&(uint32_t){0}, 0, CT_MS(10));        /* widen the window only */
+        t_pause(CT_US(100));
+    t_pause(CT_MS(10));        /* widen the window only */
     cr_assert_eq(atomic_load(&c.finished), 0);
     ct_rlock_release(&c.r);
-    ct_wait(&(uint32_t){0}, 0, CT_MS(10));        /* widen the window only */
+    t_pause(CT_MS(10));        /* widen the window only */
     cr_assert_eq(atomic_load(&c.finished), 0, "one release of two freed it");
     ct_rlock_release(&c.r);
     for (int i = 0; i < N_CONTENDERS; i++)

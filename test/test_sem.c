@@ -6,24 +6,21 @@
 #include "ct_test.h"
 #include "helpers.h"
 #include "internal/platform.h"
+#include "internal/sem_word.h"   /* white-box: SLEEPERS, SLEEP_HALF_INDEX */
 
 /* White-box (src/sem.c): bit 63 of the state word is SLEEPERS, set by a thread
  * about to sleep, only while the value is 0. */
-#define SEM_SLEEPERS_BIT (UINT64_C(1) << 63)
 
 static bool sem_has_sleepers(ct_sem_t *s)
 {
-    return (atomic_load((_Atomic uint64_t *)&s->state) & SEM_SLEEPERS_BIT) != 0;
+    return (atomic_load((_Atomic uint64_t *)&s->state) & SLEEPERS) != 0;
 }
 
 /* Waits (up to 30 s) until a thread is parked on s: polls the SLEEPERS bit
  * instead of sleeping and hoping. */
 static void await_sleeper(ct_sem_t *s)
 {
-    int64_t end = t_now() + CT_SEC(30);
-    while (!sem_has_sleepers(s) && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(50));
-    cr_assert(sem_has_sleepers(s), "no thread parked on the semaphore");
+    cr_assert(T_AWAIT(sem_has_sleepers(s), CT_SEC(30)), "no thread parked on the semaphore");
 }
 
 Test(sem, size_and_zero_initialised_is_value_0_unbounded)
@@ -404,7 +401,7 @@ static void race_release(void *p)
 {
     struct race_ctx *c = p;
     while (!atomic_load(&c->go))   /* yield: 16 spinners on 2 cores starve the starter */
-        ct_wait(&(uint32_t){0}, 0, CT_US(1));
+        t_pause(CT_US(1));
     int rc = ct_sem_release(&c->s, c->n);
     if (rc == CT_OK)
         atomic_fetch_add(&c->ok_permits, (int)c->n);
@@ -538,12 +535,12 @@ Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
         cr_assert_eq(ct_sem_release(&c.s, n), CT_OK);
         released += n;
         if (i % 64 == 0)
-            ct_wait(&(uint32_t){0}, 0, CT_US(20));  /* let sleepers pile up */
+            t_pause(CT_US(20));  /* let sleepers pile up */
     }
     /* Every permit released must be taken. */
     int64_t end = t_now() + CT_SEC(60);
     while (atomic_load(&c.taken) < released && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(200));
+        t_pause(CT_US(200));
     atomic_store(&c.stop, 1);
     for (int i = 0; i < TIMED_THREADS; i++)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
@@ -554,7 +551,7 @@ Test(sem, timed_acquirers_conserve_permits, .timeout = 300)
      * wait until one is parked, then release one permit per taker. */
     end = t_now() + CT_SEC(30);
     while (!sem_has_sleepers(&c.s) && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(100));
+        t_pause(CT_US(100));
     cr_assert(sem_has_sleepers(&c.s), "no untimed taker went to sleep");
     atomic_store(&c.untimed_stop, 1);
     cr_assert_eq(ct_sem_release(&c.s, UNTIMED_THREADS), CT_OK);
@@ -591,7 +588,7 @@ Test(sem, batched_releases_reach_every_sleeper, .timeout = 300)
         cr_assert_eq(ct_sem_release(&s, n), CT_OK);
         released += n;
         if (i % 16 == 0)
-            ct_wait(&(uint32_t){0}, 0, CT_US(50));
+            t_pause(CT_US(50));
     }
     for (int i = 0; i < STRAND_THREADS; i++)
         cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
@@ -633,11 +630,11 @@ Test(sem, release_publishes_writes_to_the_acquirer, .timeout = 120)
  * wait on the value half and spin instead of sleeping. */
 Test(sem, byte_order_macro_finds_the_half_holding_bit_63)
 {
-    uint64_t word = SEM_SLEEPERS_BIT;
+    uint64_t word = SLEEPERS;
     uint32_t halves[2];
     memcpy(halves, &word, sizeof halves);
-    int expected = CT__LITTLE_ENDIAN ? 1 : 0;
-    cr_assert_eq(halves[expected], UINT32_C(0x80000000),
+    int expected = SLEEP_HALF_INDEX;
+    cr_assert_eq(halves[expected], SLEEP_HALF_EXPECTED,
                  "CT__LITTLE_ENDIAN=%d but half %d is %#x", CT__LITTLE_ENDIAN, expected,
                  (unsigned)halves[expected]);
     cr_assert_eq(halves[1 - expected], 0u);

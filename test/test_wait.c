@@ -86,7 +86,7 @@ Test(wait, wake_one_wakes_at_most_one, .timeout = 120)
          * asleep yet is simply repeated. */
         int64_t end = t_now() + CT_MS(200);
         while (atomic_load(&c.returned) == before && t_now() < end)
-            ct_wait(&(uint32_t){0}, 0, CT_US(100));
+            t_pause(CT_US(100));
         cr_assert_leq(atomic_load(&c.returned), wakes);
     }
     for (int i = 0; i < WAITERS; i++) {
@@ -110,9 +110,9 @@ Test(wait, wake_all_wakes_every_waiter, .timeout = 120)
             cr_assert_eq(ct_thread_start(&t[i], waiter_main, &args[i]), CT_OK);
         }
         while (atomic_load(&c.announced) < WAITERS)
-            ct_wait(&(uint32_t){0}, 0, CT_US(100));
+            t_pause(CT_US(100));
         if (round % 2)
-            ct_wait(&(uint32_t){0}, 0, CT_MS(5)); /* widen: let them fall asleep */
+            t_pause(CT_MS(5)); /* widen: let them fall asleep */
         __atomic_store_n(&c.word, 1, __ATOMIC_RELEASE);
         ct_wake_all(&c.word);
         for (int i = 0; i < WAITERS; i++) {

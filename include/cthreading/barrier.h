@@ -9,7 +9,8 @@
  * left) and broken (every wait fails with CT_EBROKEN until
  * ct_barrier_reset).  CPython's "draining" state is not needed: threads
  * released from one generation cannot be confused with arrivals of the next
- * (see src/barrier.c), so the next generation may start filling at once.
+ * (a generation count in the state word), so the next generation may start
+ * filling at once.
  *
  * 32 bytes on 64-bit platforms.  Needs ct_barrier_init (not valid when
  * zeroed); needs no destroy.
@@ -30,7 +31,7 @@ typedef struct ct_barrier {
     void *arg;                   /* its argument */
     int64_t default_timeout_ns;  /* used by ct_barrier_wait */
     uint32_t parties;
-    uint32_t state;              /* see src/barrier.c for the encoding */
+    uint32_t state;              /* private encoding; do not touch */
 } ct_barrier_t;
 
 /* The largest number of parties (the arrival count shares a 32-bit word
@@ -96,8 +97,7 @@ CT_API unsigned ct_barrier_parties(const ct_barrier_t *b);
 
 /* The number of threads waiting in the current generation right now —
  * Barrier.n_waiting (0 while the action runs, or the barrier resets or is
- * broken).  A
- * snapshot. */
+ * broken).  A snapshot. */
 CT_API unsigned ct_barrier_n_waiting(const ct_barrier_t *b);
 
 #ifdef __cplusplus

@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 typedef struct ct_event {
-    uint32_t state;   /* see src/event.c for the encoding; do not touch */
+    uint32_t state;   /* private encoding; do not touch */
 } ct_event_t;
 
 #define CT_EVENT_INIT { 0 }

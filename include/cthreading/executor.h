@@ -55,49 +55,21 @@ typedef struct ct_executor_options {
 
 #define CT_FUTURE_MAX_CALLBACKS 4   /* CT_FUTURE_INIT lists this many */
 
-struct ct_executor;
-
 /* A future: the result of one submitted call.  Caller-owned storage; valid
- * when zero-initialised (CT_FUTURE_INIT: a future never submitted).  Treat
- * as opaque; the layout is documented in src/executor.c. */
+ * when zero-initialised (CT_FUTURE_INIT: a future never submitted).  Opaque:
+ * the library alone reads and writes it.  136 bytes, aligned for 64-bit
+ * words. */
 typedef struct ct_future {
-    uint32_t state;                /* see src/executor.c; waited on */
-    ct_lock_t lock;                /* guards the callbacks and completion */
-    uint32_t ncallbacks;
-    uint32_t cancelled;            /* the outcome once completing: 1 = cancelled */
-    void *(*fn)(void *);
-    void *arg;
-    void *result;
-    struct ct_executor *ex;
-    struct ct_future *next, *prev; /* the executor's pending list */
-    uint64_t completer;            /* ident of the thread completing it */
-    struct {
-        void (*cb)(struct ct_future *, void *);
-        void *arg;
-    } callbacks[CT_FUTURE_MAX_CALLBACKS];
+    uint64_t opaque_[17];
 } ct_future_t;
 
-#define CT_FUTURE_INIT { 0, CT_LOCK_INIT, 0, 0, CT__NULL, CT__NULL, CT__NULL, CT__NULL, \
-                         CT__NULL, CT__NULL, 0,                                     \
-                         { { CT__NULL, CT__NULL }, { CT__NULL, CT__NULL },          \
-                           { CT__NULL, CT__NULL }, { CT__NULL, CT__NULL } } }
+#define CT_FUTURE_INIT { { 0 } }
 
-struct ct_executor_worker;
-
-/* An executor.  Treat as opaque; the layout is documented in src/executor.c. */
+/* An executor: caller-owned storage, set up by ct_executor_init.  Opaque:
+ * the library alone reads and writes it.  256 bytes, aligned for 64-bit
+ * words. */
 typedef struct ct_executor {
-    ct_lock_t lock;                /* guards everything below but `tokens` */
-    uint32_t initialised;          /* a magic value once ct_executor_init ran */
-    uint32_t shutdown;
-    uint32_t nworkers;             /* worker threads alive (incl. retiring ones) */
-    uint32_t running;              /* tasks running now */
-    uint32_t npending;
-    ct_executor_options_t opts;
-    ct_queue_t tokens;             /* one token per task handed to the workers */
-    ct_future_t *pending_head, *pending_tail;
-    struct ct_executor_worker *workers;  /* opts.max_workers slots */
-    ct_lock_t join_lock;           /* serialises the joins of shutdown(wait) */
-    uint32_t serial;               /* n of the default prefix */
+    uint64_t opaque_[32];
 } ct_executor_t;
 
 /* Makes ex a new executor with no worker yet — ThreadPoolExecutor(

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 typedef struct ct_sem {
-    uint64_t state;   /* the value and a sleepers bit; see src/sem.c */
+    uint64_t state;   /* the value and a sleepers bit (private) */
     uint64_t bound;   /* 0: unbounded, else a flag bit and the bound */
 } ct_sem_t;
 

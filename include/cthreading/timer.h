@@ -38,21 +38,14 @@
 extern "C" {
 #endif
 
-/* One timer.  Valid when zero-initialised (or CT_TIMER_INIT); treat as
- * opaque.  All fields but `state` are guarded by the service's lock. */
+/* One timer: caller-owned storage for a node of the timer service.  Valid
+ * when zero-initialised (or CT_TIMER_INIT); opaque, the library alone reads
+ * and writes it.  56 bytes on every platform, aligned for 64-bit words. */
 typedef struct ct_timer {
-    int64_t deadline;            /* absolute monotonic ns while pending */
-    uint64_t seq;                /* start order: FIFO among equal deadlines */
-    void (*fn)(void *);
-    void *arg;
-    struct ct_timer *next;       /* ready-queue link while waiting for a worker */
-    uint32_t heap_index;         /* position in the service heap while pending */
-    uint32_t gen;                /* incremented by every start */
-    uint32_t state;              /* see src/timer.c for the encoding */
-    uint32_t reserved;
+    uint64_t opaque_[7];
 } ct_timer_t;
 
-#define CT_TIMER_INIT { 0, 0, CT__NULL, CT__NULL, CT__NULL, 0, 0, 0, 0 }
+#define CT_TIMER_INIT { { 0 } }
 
 /* Arms the timer — threading.Timer(interval, fn, args).start().
  *

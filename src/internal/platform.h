@@ -43,18 +43,16 @@
 #  define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define CT__NOINLINE    __attribute__((noinline))
 #  define CT__COLD        __attribute__((cold))
-/* Runs before main (or at dlopen), while the process has one thread. */
-#  define CT__CONSTRUCTOR __attribute__((constructor))
 #else
 #  define CT__LIKELY(x)   (x)
 #  define CT__UNLIKELY(x) (x)
 #  define CT__NOINLINE
 #  define CT__COLD
-#  define CT__CONSTRUCTOR
 #endif
 
 /* CT__CONSTRUCTOR: the function runs when the library is loaded (before main
- * for a program linked with it).  Where the compiler offers no such hook,
+ * for a program linked with it, while the process has one thread; at
+ * dlopen otherwise).  Where the compiler offers no such hook,
  * CT__HAVE_CONSTRUCTOR is 0 and callers initialise lazily. */
 #if defined(__GNUC__) || defined(__clang__)
 #  define CT__HAVE_CONSTRUCTOR 1

@@ -1,19 +1,21 @@
 /* Adaptive spinning before a wait parks: a per-thread budget of PAUSE rounds.
  *
- * Why spin at all.  On the 2-core benchmark VM a futex wake-to-run hand-off
- * costs 2-20 µs per direction, while a hand-off to a thread that is spinning
- * on the cache line costs ~0.1 µs.  A waiter whose wake-up arrives within
- * its spin saves two system calls and most of the latency; without any spin
- * the 2-thread Semaphore/Event/Barrier hand-offs lose their 10x advantage
- * over pthread (bench_sem_event_barrier.c).
+ * Why spin at all.  A futex wake-to-run hand-off costs 2-20 µs per
+ * direction (the pthread columns of cthreading-bench --matrix=handoff: 7-17
+ * µs per round trip), while a hand-off to a thread that is spinning on the
+ * cache line costs ~0.1 µs (its "floor" row, split placement).  A waiter
+ * whose wake-up arrives within its spin saves two system calls and most of
+ * the latency; without any spin the 2-thread Semaphore/Event/Barrier
+ * hand-offs lose their 10x advantage over pthread (bench_sem_event_barrier.c).
  *
  * Why adapt.  When threads outnumber cores the waker is usually not running,
  * and every spin round only burns the time slice it needs: a fixed 200-round
- * spin made the 4- and 8-thread barrier rounds 2x slower than pthread on
- * 2 cores.  So each thread keeps its own policy per primitive (a
- * `static _Thread_local struct ct__spin` in the primitive's file; one
- * primitive's pattern does not tune another's): a wait that ends during the
- * spin raises the budget, a wait that had to sleep anyway halves it.
+ * spin made the 4- and 8-thread barrier rounds 2x slower than pthread
+ * (bench_sem_event_barrier.c, barrier rows, on 2 CPUs).  So each thread
+ * keeps its own policy per primitive (a `static _Thread_local struct
+ * ct__spin` in the primitive's file; one primitive's pattern does not tune
+ * another's): a wait that ends during the spin raises the budget, a wait
+ * that had to sleep anyway halves it.
  *
  * Bounds (PAUSE takes ~20 ns here).  The maximum (~10 µs) covers a partner
  * that is running and stays below one sleeping hand-off, so even a wasted
@@ -26,7 +28,7 @@
  * is slower than 20 ns on a busy VM) on every wait, twice per round trip.
  * So a budget halved below its minimum becomes 0: the waits park at once.
  * Measured (cthreading-bench --matrix=handoff --only=same --runs=31
- * --trips=1000, busy 2-core VM, 3 interleaved pairs of runs), ct p50 /
+ * --trips=1000, 2 CPUs under other load, 3 interleaved pairs of runs), ct p50 /
  * pthread p50 with both threads on CPU 0: Condition 1.94 -> 1.73,
  * Semaphore 1.24 -> 1.19, Barrier and Event unchanged (1.05-1.1, 0.5): the
  * rest of the one-CPU gap is not the spin.
@@ -59,8 +61,8 @@ struct ct__spin_bounds {
 
 /* Semaphore, Event and Barrier waits: 500 rounds (~10 µs) at most, 8
  * (~0.3 µs with the loop's own loads) at least; a thread starts at the
- * maximum.  CT_SPIN_HANDOFF_MAX
- * may be overridden at build time for tuning experiments. */
+ * maximum.  CT_SPIN_HANDOFF_MAX may be overridden at build time for tuning
+ * experiments. */
 #ifndef CT_SPIN_HANDOFF_MAX
 #define CT_SPIN_HANDOFF_MAX 500u
 #endif
@@ -70,7 +72,8 @@ struct ct__spin_bounds {
  * sleeper ("rebound" spin, Semaphore and Condition): up to 1024 rounds
  * (~25 µs), at least 16.  The answer to that wake cannot come before the
  * woken thread runs, a whole wake-to-run hand-off (8-10 µs median, ~30 µs at
- * the 90th percentile on the quiet 2-core VM), which is longer than the
+ * the 90th percentile: the "same" rows of cthreading-bench --matrix=handoff,
+ * where every hand-off sleeps, on an idle machine), which is longer than the
  * ordinary maximum.  With only the ordinary budget two threads handing off
  * to each other fall into a convoy they never leave: each wakes the other,
  * spins less than the other's wake-up takes, sleeps, and is woken in turn

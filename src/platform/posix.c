@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +15,7 @@
 #include <sys/syscall.h>
 
 #include "os.h"
+#include "../internal/fatal.h"
 
 _Static_assert(sizeof(pthread_t) <= sizeof(((ct__os_thread_t *)0)->v),
                "pthread_t must fit ct__os_thread_t");
@@ -32,12 +32,6 @@ static pthread_t tid_of(const ct__os_thread_t *h)
     pthread_t tid;
     memcpy(&tid, h->v, sizeof tid);
     return tid;
-}
-
-static void fatal(const char *call, int err)
-{
-    fprintf(stderr, "cthreading: %s failed: %s\n", call, strerror(err));
-    abort();
 }
 
 static void *posix_trampoline(void *rec)
@@ -90,7 +84,7 @@ int ct__os_thread_create(ct__os_thread_t *h, size_t stack_size, void *arg)
     if (err == EINVAL && ap != NULL)
         return CT_EINVAL;
     if (err != 0)
-        fatal("pthread_create", err);
+        ct__fatal("pthread_create", err);
     memset(h, 0, sizeof *h);
     memcpy(h->v, &tid, sizeof tid);
     return CT_OK;
@@ -103,7 +97,7 @@ int ct__os_thread_join_until(ct__os_thread_t *h, int64_t deadline)
 
     if (deadline == CT__NO_DEADLINE) {
         if ((err = pthread_join(tid, NULL)) != 0)
-            fatal("pthread_join", err);
+            ct__fatal("pthread_join", err);
         return CT_OK;
     }
 #if defined(__GLIBC__) || defined(__linux__)
@@ -122,7 +116,7 @@ int ct__os_thread_join_until(ct__os_thread_t *h, int64_t deadline)
             if (err == EBUSY)
                 return CT_ETIMEDOUT;
             if (err != 0)
-                fatal("pthread_tryjoin_np", err);
+                ct__fatal("pthread_tryjoin_np", err);
             return CT_OK;
         }
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -136,13 +130,13 @@ int ct__os_thread_join_until(ct__os_thread_t *h, int64_t deadline)
         if (err == 0)
             return CT_OK;
         if (err != ETIMEDOUT)
-            fatal("pthread_timedjoin_np", err);
+            ct__fatal("pthread_timedjoin_np", err);
     }
 #else
     /* No timed join: the caller waited (with its timeout) for the thread's
      * last-round exit destructor; only the system's teardown is left. */
     if ((err = pthread_join(tid, NULL)) != 0)
-        fatal("pthread_join", err);
+        ct__fatal("pthread_join", err);
     return CT_OK;
 #endif
 }
@@ -151,7 +145,7 @@ void ct__os_thread_detach(ct__os_thread_t *h)
 {
     int err = pthread_detach(tid_of(h));
     if (err != 0)
-        fatal("pthread_detach", err);
+        ct__fatal("pthread_detach", err);
 }
 
 void ct__os_thread_self(ct__os_thread_t *h)
@@ -212,10 +206,8 @@ int ct__os_tls_create(ct__os_tls_t *k, void (*dtor)(void *))
         return CT_EAGAIN;
     if (err == ENOMEM)
         return CT_ENOMEM;
-    if (err != 0) {
-        fprintf(stderr, "cthreading: pthread_key_create failed: %s\n", strerror(err));
-        abort();
-    }
+    if (err != 0)
+        ct__fatal("pthread_key_create", err);
     k->slot = (uint64_t)key;
     return CT_OK;
 }
@@ -239,7 +231,7 @@ void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(vo
 {
     int err = pthread_atfork(prepare, parent, child);
     if (err != 0)
-        fatal("pthread_atfork", err);
+        ct__fatal("pthread_atfork", err);
 }
 
 unsigned ct__os_cpu_count(void)

@@ -27,12 +27,12 @@
 #include <errno.h>
 #include <process.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
 
 #include "os.h"
+#include "../internal/fatal.h"
 
 _Static_assert(sizeof(HANDLE) <= sizeof(((ct__os_thread_t *)0)->v),
                "HANDLE must fit ct__os_thread_t");
@@ -133,10 +133,8 @@ int ct__os_thread_join_until(ct__os_thread_t *h, int64_t deadline)
             CloseHandle(x);
             return CT_OK;
         }
-        if (rc != WAIT_TIMEOUT) {
-            fprintf(stderr, "cthreading: WaitForSingleObject failed: %lu\n", GetLastError());
-            abort();
-        }
+        if (rc != WAIT_TIMEOUT)
+            ct__fatal("WaitForSingleObject", (long)GetLastError());
         if (deadline != CT__NO_DEADLINE && ct__now_ns() >= deadline)
             return CT_ETIMEDOUT;
     }

@@ -11,13 +11,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "wait.h"
+#include "../internal/fatal.h"
 #include "../internal/platform.h"
 
 static long futex(const uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
@@ -26,19 +25,12 @@ static long futex(const uint32_t *addr, int op, uint32_t val, const struct times
                    FUTEX_BITSET_MATCH_ANY);
 }
 
-CT__COLD static void futex_failed(const char *what, int err)
-{
-    fprintf(stderr, "cthreading: futex(%s) failed unexpectedly: errno %d\n", what, err);
-    abort();
-}
-
 int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
 {
     struct timespec ts, *tsp = NULL;
 
     if (deadline != CT__NO_DEADLINE) {
-        ts.tv_sec = (time_t)(deadline / 1000000000);
-        ts.tv_nsec = (long)(deadline % 1000000000);
+        ts = ct__timespec_from_ns(deadline);
         tsp = &ts;
     }
     for (;;) {
@@ -52,7 +44,7 @@ int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
         case ETIMEDOUT:
             return CT_ETIMEDOUT;
         default:
-            futex_failed("FUTEX_WAIT_BITSET", errno);
+            ct__fatal("futex(FUTEX_WAIT_BITSET)", errno);
         }
     }
 }
@@ -60,13 +52,13 @@ int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
 void ct_wake_one(const uint32_t *addr)
 {
     if (futex(addr, FUTEX_WAKE, 1, NULL) < 0)
-        futex_failed("FUTEX_WAKE", errno);
+        ct__fatal("futex(FUTEX_WAKE)", errno);
 }
 
 void ct_wake_all(const uint32_t *addr)
 {
     if (futex(addr, FUTEX_WAKE, INT_MAX, NULL) < 0)
-        futex_failed("FUTEX_WAKE", errno);
+        ct__fatal("futex(FUTEX_WAKE)", errno);
 }
 
 /* The kernel keeps the waiters: nothing to do around fork(). */

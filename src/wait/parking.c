@@ -44,13 +44,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "wait.h"
 #include "../internal/atomic.h"
+#include "../internal/fatal.h"
 #include "../internal/platform.h"
 #include "../internal/fork.h"
 
@@ -87,17 +86,11 @@ static pthread_condattr_t monotonic;       /* the nodes' condition attribute */
 __attribute__((used)) static void (*const fork_registration)(void) = ct__fork_ready;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
-CT__COLD static void pthread_failed(const char *what, int err)
-{
-    fprintf(stderr, "cthreading: %s failed unexpectedly: %s\n", what, strerror(err));
-    abort();
-}
-
 #define CT__CHECK(call, what)                                                 \
     do {                                                                      \
         int ct__err_ = (call);                                                \
         if (CT__UNLIKELY(ct__err_ != 0))                                      \
-            pthread_failed(what, ct__err_);                                   \
+            ct__fatal(what, ct__err_);                                   \
     } while (0)
 
 /* Every mutex free, every list empty: at first use and in a fork child. */
@@ -159,7 +152,7 @@ static bool sleep_until_woken(struct parked *self, const struct timespec *ts)
         if (err == ETIMEDOUT)
             return self->woken;
         if (err != 0 && err != EINTR)
-            pthread_failed(ts == NULL ? "pthread_cond_wait" : "pthread_cond_timedwait",
+            ct__fatal(ts == NULL ? "pthread_cond_wait" : "pthread_cond_timedwait",
                            err);
     }
     return true;
@@ -191,8 +184,7 @@ int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
     if (deadline == CT__NO_DEADLINE) {
         sleep_until_woken(&self, NULL);
     } else {
-        ts.tv_sec = (time_t)(deadline / 1000000000);
-        ts.tv_nsec = (long)(deadline % 1000000000);
+        ts = ct__timespec_from_ns(deadline);
         if (!sleep_until_woken(&self, &ts)) {
             /* Deadline passed.  Locks in the order a waker takes them
              * (bucket, then node), so drop the node mutex first. */

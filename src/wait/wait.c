@@ -13,7 +13,7 @@ int ct_wait(const uint32_t *addr, uint32_t expected, int64_t timeout_ns)
     int rc;
 
     assert(addr != NULL);
-    rc = ct__deadline_from_timeout(timeout_ns, &deadline);
+    rc = ct__deadline_after(timeout_ns, &deadline);
     if (rc != CT_OK)
         return rc;
     if (timeout_ns == 0)

@@ -22,10 +22,9 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "wait.h"
+#include "../internal/fatal.h"
 
 /* Milliseconds to sleep for `left_ns` (> 0) of remaining time: rounded up,
  * so the sleep is never shorter than asked, and capped below INFINITE (a
@@ -50,10 +49,8 @@ int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
         if (WaitOnAddress((volatile VOID *)addr, &expected, sizeof expected, ms))
             return CT_OK;      /* woken, value differed, or spurious */
         err = GetLastError();
-        if (err != ERROR_TIMEOUT) {
-            fprintf(stderr, "cthreading: WaitOnAddress failed: %lu\n", err);
-            abort();
-        }
+        if (err != ERROR_TIMEOUT)
+            ct__fatal("WaitOnAddress", (long)err);
         /* The millisecond sleep ended: loop to check the real deadline. */
     }
 }

@@ -165,7 +165,7 @@
 #define SPURIOUS 1      /* spurious OK returns from waits, in all */
 #endif
 
-/* model-constants: keep equal to src/lock.c (test/model/tie.sh checks) */
+/* model-constants: keep equal to src/internal/lock_word.h (test/model/tie.sh checks) */
 #define LOCKED   1
 #define WAKING   2
 #define HANDOFF  4
