@@ -523,6 +523,16 @@ int ct_executor_destroy(ct_executor_t *handle)
     if (!initialised(ex))
         return CT_EINVAL;
     ct_lock_acquire(&ex->lock);
+    /* From one of its own workers (a task or a done callback): joining that
+     * worker would deadlock, and freeing the table under it would be a
+     * use-after-free when it returns.  Cheap to see, so refused. */
+    uint64_t me = ct_thread_ident();
+    for (unsigned i = 0; i < ex->opts.max_workers; i++) {
+        if (ex->workers[i].state != SLOT_FREE && ex->workers[i].ident == me) {
+            (void)ct_lock_release(&ex->lock);
+            return CT_EDEADLK;
+        }
+    }
     if (!ex->shutdown || ex->npending != 0 || ct__load_acquire(CT__A32(&ex->running)) != 0) {
         (void)ct_lock_release(&ex->lock);
         return CT_EBUSY;

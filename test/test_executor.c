@@ -533,6 +533,37 @@ Test(executor, done_callbacks_run_on_the_completing_thread_or_at_once, .timeout 
     cr_assert_eq(ct_executor_destroy(&ex), CT_OK);
 }
 
+struct self_destroy { ct_executor_t *ex; int shut_rc, destroy_rc; };
+
+static void destroy_in_callback(ct_future_t *f, void *p)
+{
+    struct self_destroy *d = p;
+    (void)f;
+    d->shut_rc = ct_executor_shutdown(d->ex, true, false);
+    d->destroy_rc = ct_executor_destroy(d->ex);
+}
+
+Test(executor, destroy_from_its_own_worker_is_edeadlk_and_changes_nothing, .timeout = 60)
+{
+    ct_executor_t ex;
+    ct_executor_options_t o = { .max_workers = 1 };
+    struct gate g = { 0 };
+    ct_future_t f = CT_FUTURE_INIT;
+    struct self_destroy d = { &ex, 99, 99 };
+
+    cr_assert_eq(ct_executor_init(&ex, &o), CT_OK);
+    cr_assert_eq(ct_executor_submit(&ex, &f, gated, &g), CT_OK);
+    cr_assert_eq(ct_future_add_done_callback(&f, destroy_in_callback, &d), CT_OK);
+    ct_event_set(&g.open);
+    cr_assert_eq(ct_future_wait(&f, CT_SEC(30)), CT_OK);
+    cr_assert_eq(d.shut_rc, CT_OK);
+    cr_assert_eq(d.destroy_rc, CT_EDEADLK, "destroy on its own worker: %d", d.destroy_rc);
+    /* Nothing changed: the executor is still there, shut down. */
+    cr_assert_eq(ct_executor_submit(&ex, &f, twice, NULL), CT_ESHUTDOWN);
+    cr_assert_eq(ct_executor_shutdown(&ex, true, false), CT_OK);
+    cr_assert_eq(ct_executor_destroy(&ex), CT_OK);
+}
+
 /* ---- tasks using the executor ------------------------------------------------------------------ */
 
 struct nested { ct_executor_t *ex; ct_future_t inner; int rc; };

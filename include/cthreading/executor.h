@@ -108,8 +108,9 @@ CT_API int ct_executor_shutdown(ct_executor_t *ex, bool wait, bool cancel_future
 
 /* Releases the executor: joins the workers and frees the worker table.
  * Returns CT_OK; CT_EBUSY (nothing changed) unless it was shut down and no
- * future of it is pending or running; CT_EINVAL if not initialised.  Must
- * not be called from one of its own tasks or done callbacks. */
+ * future of it is pending or running; CT_EDEADLK (nothing changed) when
+ * called on one of its own worker threads (from a task or a done callback
+ * running there); CT_EINVAL if not initialised. */
 CT_API int ct_executor_destroy(ct_executor_t *ex);
 
 /* Cancels the call if it has not started — Future.cancel().  O(1).

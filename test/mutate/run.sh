@@ -11,7 +11,7 @@
 #   1. works in a scratch copy of the tree (without build/ and .git), one per
 #      preset, configured once and built once with every target the
 #      mutations of that preset need (so each mutation recompiles one file),
-#   2. applies the patch (one that does not apply FAILS the gate: the
+#   2. applies the patch, context exact (one that does not apply FAILS the gate: the
 #      mutation went stale, which says nothing about the tests),
 #   3. rebuilds the targets of the named tests (a mutated tree that does not
 #      compile also FAILS the gate),
@@ -210,13 +210,13 @@ for id in "${ids[@]}"; do
     verdict[$id]="FAILED: no patch $id.patch"
     echo "   ${verdict[$id]}"; gate_failed=1; continue
   fi
-  if ! (cd "$dir" && patch -p1 --forward --batch --no-backup-if-mismatch --dry-run <"$patchf") \
+  if ! (cd "$dir" && patch -p1 --forward --batch --fuzz=0 --no-backup-if-mismatch --dry-run <"$patchf") \
       >"$dir/mutate-patch.log" 2>&1; then
     sed 's/^/   | /' "$dir/mutate-patch.log"
     verdict[$id]="FAILED: $id.patch DOES NOT APPLY to the current tree (rewrite the mutation)"
     echo "   ${verdict[$id]}"; gate_failed=1; continue
   fi
-  (cd "$dir" && patch -p1 --forward --batch --no-backup-if-mismatch -s <"$patchf")
+  (cd "$dir" && patch -p1 --forward --batch --fuzz=0 --no-backup-if-mismatch -s <"$patchf")
   if ! build_targets "$dir" "$b" "${tl[@]}"; then
     grep -E 'error|Error' "$dir/mutate-build.log" | head -10 | sed 's/^/   | /'
     verdict[$id]="FAILED: the mutated tree does not build"
