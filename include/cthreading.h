@@ -24,5 +24,6 @@
 #include "cthreading/gil.h"
 #include "cthreading/queue.h"
 #include "cthreading/executor.h"
+#include "cthreading/shm.h"
 
 #endif /* CTHREADING_H */

@@ -1,12 +1,17 @@
 /* Condition: threading.Condition over a FIFO of waiters parked on their own words.
  *
  * Fields (ct_cond_t):
- *   lock     which lock is bound:   0            the condition's own RLock (u.own)
- *                                   ptr          an external ct_rlock_t
- *                                   ptr | 1      an external ct_lock_t
- *            (both types are at least 4-byte aligned, so bit 0 is free).
- *   waiters  oldest node of a circular doubly-linked list of waiters; its
+ *   lock     which lock is bound, as an offset from the condition itself (so
+ *            a condition in shared memory names its lock in every process):
+ *                                   0            the condition's own RLock (u.own)
+ *                                   off          an external ct_rlock_t at c + off
+ *                                   off | 1      an external ct_lock_t at c + off
+ *            (both types are at least 4-byte aligned, so bit 0 is free, and
+ *            an external lock is another object, so off != 0).
+ *   q.waiters  oldest node of a circular doubly-linked list of waiters; its
  *            prev is the newest.  NULL when nobody waits.
+ *   q.words  instead of q.waiters for a condition inside a region of shared
+ *            memory (the shared queue, below).
  *   u.guard  for a Lock only (u.own is unused then): a Lock that protects the
  *            queue.  An RLock's owner is exact, so "the caller owns it" makes
  *            the bound RLock itself the queue's lock.  A Lock has no owner:
@@ -46,6 +51,26 @@
  * lock.  The state XCHG is release and the waiter's loads acquire, although
  * the waiter re-takes the lock before it returns anyway.
  *
+ * The shared queue.  Nodes on waiters' stacks cannot be reached from another
+ * process, so a condition inside a region counts its waiters instead:
+ *   q.words[0]  SEQ: the futex word, +1 by every notify that chose someone
+ *   q.words[1]  UNCHOSEN (bits 0-15): waiters no notify has counted yet;
+ *               CHOSEN (bits 16-31): notifications not yet claimed.
+ * Every change is made under the bound lock (by atomics, so a misused
+ * condition only miscounts).  A waiter notes SEQ as `e` and counts itself
+ * UNCHOSEN, releases the lock and sleeps while SEQ == e.  notify(n) moves
+ * k = min(n, UNCHOSEN) from UNCHOSEN to CHOSEN, increments SEQ and wakes
+ * (one thread, or all if k > 1).  A waiter back under the lock claims a
+ * notification (CHOSEN - 1, returns CT_OK) only if SEQ != e, i.e. a notify
+ * came after it registered; otherwise, timed out, it uncounts itself
+ * (UNCHOSEN - 1, CT_ETIMEDOUT); otherwise (its chosen slot went to another
+ * eligible waiter) it notes e = SEQ and sleeps again, still UNCHOSEN.
+ * Exactly k waiters return CT_OK for a notify of k: every thread asleep in
+ * the kernel when notify wakes registered before it (registering needs the
+ * lock notify holds), so each of them is eligible; the eligible waiters not
+ * yet asleep see SEQ changed; every eligible waiter re-checks and claims
+ * while CHOSEN > 0, and a claim needs eligibility, so CHOSEN reaches 0.
+ *
  * ThreadSanitizer: a wait releases every level of an RLock with TSan's
  * recursive-unlock flag and restores them with recursive-lock (see
  * src/rlock.c), so TSan sees the waiter really give the lock up; the
@@ -63,6 +88,7 @@
 #include "internal/lock.h"
 #include "internal/platform.h"
 #include "internal/rlock.h"
+#include "internal/shm.h"
 #include "internal/spin.h"
 #include "wait/wait.h"
 
@@ -110,12 +136,12 @@ static inline bool bound_is_lock(const ct_cond_t *c) { return (c->lock & LOCK_TA
 
 static inline ct_lock_t *bound_lock(const ct_cond_t *c)
 {
-    return (ct_lock_t *)(c->lock & ~LOCK_TAG);
+    return (ct_lock_t *)((uintptr_t)c + (c->lock & ~LOCK_TAG));
 }
 
 static inline ct_rlock_t *bound_rlock(const ct_cond_t *c)
 {
-    return c->lock == 0 ? (ct_rlock_t *)&c->u.own : (ct_rlock_t *)c->lock;
+    return c->lock == 0 ? (ct_rlock_t *)&c->u.own : (ct_rlock_t *)((uintptr_t)c + c->lock);
 }
 
 static bool held(const ct_cond_t *c)
@@ -134,12 +160,14 @@ static uint32_t release_save(ct_cond_t *c)
     return ct__rlock_release_save(bound_rlock(c));
 }
 
-static void acquire_restore(ct_cond_t *c, uint32_t saved)
+/* Returns CT_OK, or CT_EOWNERDEAD (see ct__rlock_acquire_restore). */
+static int acquire_restore(ct_cond_t *c, uint32_t saved)
 {
-    if (bound_is_lock(c))
+    if (bound_is_lock(c)) {
         ct_lock_acquire(bound_lock(c));
-    else
-        ct__rlock_acquire_restore(bound_rlock(c), saved);
+        return CT_OK;
+    }
+    return ct__rlock_acquire_restore(bound_rlock(c), saved);
 }
 
 /* Re-takes a bound Lock after a notification.  The notifier called notify
@@ -193,7 +221,7 @@ static void notified_restore(ct_cond_t *c, uint32_t saved, bool slept)
     if (bound_is_lock(c))
         reacquire_lock(bound_lock(c), slept);
     else
-        ct__rlock_acquire_restore(bound_rlock(c), saved);
+        (void)ct__rlock_acquire_restore(bound_rlock(c), saved); /* in-process: CT_OK */
 }
 
 /* ---- the waiter queue (caller holds the queue lock) ------------------------------ */
@@ -214,12 +242,12 @@ static inline void guard_drop(ct_cond_t *c)
  * is accessed atomically (relaxed: the queue lock orders it otherwise). */
 static inline struct waiter *head(ct_cond_t *c)
 {
-    return ct__load_relaxed(CT__APTR(&c->waiters));
+    return ct__load_relaxed(CT__APTR(&c->q.waiters));
 }
 
 static inline void set_head(ct_cond_t *c, struct waiter *w)
 {
-    ct__store_relaxed(CT__APTR(&c->waiters), (void *)w);
+    ct__store_relaxed(CT__APTR(&c->q.waiters), (void *)w);
 }
 
 static void enqueue(ct_cond_t *c, struct waiter *w)
@@ -289,6 +317,64 @@ static int park(struct waiter *w, int64_t deadline, bool *slept)
     }
 }
 
+/* ---- the shared queue (a condition inside a region) ------------------------------ */
+
+#define UNCHOSEN_ONE  1u
+#define UNCHOSEN_MASK 0xffffu
+#define CHOSEN_ONE    (1u << 16)
+
+static inline _Atomic uint32_t *seq_word(ct_cond_t *c) { return CT__A32(&c->q.words[0]); }
+static inline _Atomic uint32_t *count_word(ct_cond_t *c) { return CT__A32(&c->q.words[1]); }
+
+CT__NOINLINE static int shared_wait(ct_cond_t *c, int64_t deadline)
+{
+    _Atomic uint32_t *seq = seq_word(c), *counts = count_word(c);
+    uint32_t e, saved;
+    int rc, restored = CT_OK;
+
+    if ((ct__load_relaxed(counts) & UNCHOSEN_MASK) == UNCHOSEN_MASK)
+        return CT_EAGAIN;
+    e = ct__load_relaxed(seq);
+    atomic_fetch_add_explicit(counts, UNCHOSEN_ONE, memory_order_relaxed);
+    for (;;) {
+        saved = release_save(c);
+        rc = CT_OK;
+        while (ct__load_acquire(seq) == e && rc == CT_OK)
+            rc = ct__wait_until(&c->q.words[0], e, deadline);
+        if (acquire_restore(c, saved) == CT_EOWNERDEAD)
+            restored = CT_EOWNERDEAD;      /* reported once we return */
+        if (ct__load_relaxed(seq) != e && (ct__load_relaxed(counts) >> 16) > 0) {
+            atomic_fetch_sub_explicit(counts, CHOSEN_ONE, memory_order_relaxed);
+            rc = CT_OK;
+            break;
+        }
+        if (rc == CT_ETIMEDOUT || (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))) {
+            atomic_fetch_sub_explicit(counts, UNCHOSEN_ONE, memory_order_relaxed);
+            rc = CT_ETIMEDOUT;
+            break;
+        }
+        e = ct__load_relaxed(seq);      /* our notification went to another */
+    }
+    return restored != CT_OK ? restored : rc;
+}
+
+static int shared_notify(ct_cond_t *c, unsigned n)
+{
+    _Atomic uint32_t *counts = count_word(c);
+    uint32_t unchosen = ct__load_relaxed(counts) & UNCHOSEN_MASK;
+    uint32_t k = n < unchosen ? n : unchosen;
+
+    if (k == 0)
+        return 0;
+    atomic_fetch_add_explicit(counts, k * CHOSEN_ONE - k * UNCHOSEN_ONE, memory_order_relaxed);
+    atomic_fetch_add_explicit(seq_word(c), 1u, memory_order_release);
+    if (k == 1)
+        ct_wake_one(&c->q.words[0]);
+    else
+        ct_wake_all(&c->q.words[0]);
+    return (int)k;
+}
+
 /* The body of every wait: the caller has validated the timeout. */
 static int wait_until(ct_cond_t *c, int64_t deadline)
 {
@@ -299,6 +385,8 @@ static int wait_until(ct_cond_t *c, int64_t deadline)
 
     if (!held(c))
         return CT_EPERM;
+    if (CT__UNLIKELY(ct__shm_contains(c)))
+        return shared_wait(c, deadline);
     w.state = WAITING;
     guard_take(c);
     enqueue(c, &w);
@@ -308,7 +396,7 @@ static int wait_until(ct_cond_t *c, int64_t deadline)
     if (rc == CT_OK)
         notified_restore(c, saved, slept);
     else
-        acquire_restore(c, saved);
+        (void)acquire_restore(c, saved);  /* in-process: CT_OK */
     if (rc != CT_OK) {
         /* Timed out: decide under the queue lock whether a notifier took the
          * node meanwhile (then the notification is ours) or not. */
@@ -329,14 +417,15 @@ void ct_cond_init(ct_cond_t *c, ct_lock_t *lock)
     assert(c != NULL);
     memset(c, 0, sizeof *c);
     if (lock != NULL)
-        c->lock = (uintptr_t)lock | LOCK_TAG;
+        c->lock = ((uintptr_t)lock - (uintptr_t)c) | LOCK_TAG;
 }
 
 void ct_cond_init_rlock(ct_cond_t *c, ct_rlock_t *rlock)
 {
     assert(c != NULL);
     memset(c, 0, sizeof *c);
-    c->lock = (uintptr_t)rlock;
+    if (rlock != NULL)
+        c->lock = (uintptr_t)rlock - (uintptr_t)c;
 }
 
 int ct_cond_acquire(ct_cond_t *c)
@@ -388,7 +477,7 @@ int ct_cond_wait_timed(ct_cond_t *c, int64_t timeout_ns)
     int rc;
 
     assert(c != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     return wait_until(c, deadline);
 }
@@ -399,7 +488,7 @@ int ct_cond_wait_for(ct_cond_t *c, bool (*pred)(void *arg), void *arg, int64_t t
     int rc;
 
     assert(c != NULL && pred != NULL);
-    if ((rc = ct__deadline_from_timeout(timeout_ns, &deadline)) != CT_OK)
+    if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     if (!held(c))
         return CT_EPERM;
@@ -418,6 +507,8 @@ int ct_cond_notify(ct_cond_t *c, unsigned n)
     assert(c != NULL);
     if (!held(c))
         return CT_EPERM;
+    if (CT__UNLIKELY(ct__shm_contains(c)))
+        return shared_notify(c, n);
     if (n == 0 || head(c) == NULL)
         return 0;
     guard_take(c);

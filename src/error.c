@@ -30,6 +30,7 @@ const char *ct_strerror(int code)
     case CT_ESHUTDOWN: return "CT_ESHUTDOWN: shut down";
     case CT_ECANCELLED: return "CT_ECANCELLED: cancelled";
     case CT_EOWNERDEAD: return "CT_EOWNERDEAD: previous owner died holding it";
+    case CT_ENOTSUP:   return "CT_ENOTSUP: not supported on this platform or wait backend";
     default:           return "unknown cthreading error";
     }
 }

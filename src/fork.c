@@ -7,6 +7,7 @@
 #include "internal/lock_word.h"
 #include "internal/atomic.h"
 #include "internal/platform.h"
+#include "internal/shm.h"
 #include "platform/os.h"
 #include "wait/wait.h"
 
@@ -36,6 +37,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     ct__wait_fork_child();           /* before any service hook can wake */
+    ct__shm_fork_child();            /* a new process: a new owner id for regions */
     for (size_t i = N_SERVICES; i-- > 0;)
         services[i]->child();
 }

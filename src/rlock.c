@@ -22,6 +22,14 @@
  *   count  recursion depth, a plain field touched only by the owner; it is
  *          handed from one owner to the next by the word's release/acquire.
  *
+ * Inside a region of shared memory (include/cthreading/shm.h) the owner id
+ * is ct__shm_owner_id() — process and thread, unique across processes —
+ * instead of ct_thread_ident(), which is unique within one process only.
+ * A sleeper there wakes every OWNER_PROBE_NS to look whether the owner's
+ * process still exists; if it died, the sleeper takes the RLock over by CAS
+ * on the owner field (one winner), keeps the word held (PARKED, so its
+ * release wakes the others) and returns CT_EOWNERDEAD.
+ *
  * Re-entry (owner == caller) is a relaxed load and a plain increment: it
  * touches no shared word with an atomic read-modify-write.  Errors (EPERM,
  * EOVERFLOW, bad timeouts) are decided before anything is written.
@@ -42,6 +50,7 @@
 #include "internal/ident.h"
 #include "internal/platform.h"
 #include "internal/rlock.h"
+#include "internal/shm.h"
 #include "internal/tsan.h"
 #include "wait/wait.h"
 
@@ -61,11 +70,23 @@ enum { UNLOCKED = 0, LOCKED = 1, PARKED = 2 };
 
 #define TSAN_FLAGS CT__TSAN_WRITE_REENTRANT
 
+/* How often a sleeper on an RLock inside a region looks whether the owner's
+ * process died: the owner-death test of test/test_shm.c needs the take-over
+ * within 1 s of the kill; a probe costs a wake-up and a kill(pid, 0). */
+#define OWNER_PROBE_NS CT_MS(50)
+
 static inline _Atomic uint32_t *word(ct_rlock_t *r) { return CT__A32(&r->state); }
 
 static inline uint64_t owner_of(const ct_rlock_t *r)
 {
     return ct__load_relaxed(CT__A64(&r->owner));
+}
+
+/* The caller's owner id for r: ct_thread_ident(), or inside a region the
+ * id that is unique across processes. */
+static inline uint64_t me_for(const ct_rlock_t *r)
+{
+    return CT__UNLIKELY(ct__shm_contains(r)) ? ct__shm_owner_id() : ct__thread_ident();
 }
 
 static inline bool word_try(_Atomic uint32_t *w)
@@ -76,11 +97,48 @@ static inline bool word_try(_Atomic uint32_t *w)
                                                    memory_order_relaxed);
 }
 
-/* The word was held on the first try.  Returns CT_OK (now held) or
- * CT_ETIMEDOUT (deadline passed, not held). */
-CT__NOINLINE static int word_acquire_slow(ct_rlock_t *r, int64_t deadline)
+/* Inside a region: if r's owner is a process that has died, makes `me` the
+ * owner (the word stays held) and returns true. */
+CT__COLD static bool take_over(ct_rlock_t *r, uint64_t me)
+{
+    uint64_t dead = owner_of(r);
+
+    if (!ct__shm_is_owner_id(dead) || !ct__shm_pid_dead(ct__shm_owner_pid(dead)))
+        return false;
+    if (!atomic_compare_exchange_strong_explicit(CT__A64(&r->owner), &dead, me,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return false;
+    (void)atomic_exchange_explicit(word(r), PARKED, memory_order_acquire);
+    return true;
+}
+
+/* Sleeps on the word of an RLock inside a region until it changes, the
+ * deadline passes (CT_ETIMEDOUT) or its owner's process is found dead and
+ * `me` took it over (CT_EOWNERDEAD). */
+CT__COLD static int shared_sleep(ct_rlock_t *r, uint64_t me, int64_t deadline)
+{
+    for (;;) {
+        int64_t probe = ct__deadline_of(OWNER_PROBE_NS);
+        bool last = deadline != CT__NO_DEADLINE && deadline <= probe;
+
+        if (ct__wait_until(&r->state, PARKED, last ? deadline : probe) == CT_OK)
+            return CT_OK;
+        if (take_over(r, me))
+            return CT_EOWNERDEAD;
+        if (last)
+            return CT_ETIMEDOUT;
+        if (ct__load_relaxed(word(r)) != PARKED)
+            return CT_OK;
+    }
+}
+
+/* The word was held on the first try.  Returns CT_OK (now held),
+ * CT_ETIMEDOUT (deadline passed, not held) or, inside a region,
+ * CT_EOWNERDEAD (taken over from a dead process: held, owner already me). */
+CT__NOINLINE static int word_acquire_slow(ct_rlock_t *r, uint64_t me, int64_t deadline)
 {
     _Atomic uint32_t *w = word(r);
+    bool shared = ct__shm_is_owner_id(me);
 
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         uint32_t s = ct__load_relaxed(w);
@@ -91,8 +149,10 @@ CT__NOINLINE static int word_acquire_slow(ct_rlock_t *r, int64_t deadline)
         ct__cpu_relax();
     }
     while (atomic_exchange_explicit(w, PARKED, memory_order_acquire) != UNLOCKED) {
-        if (ct__wait_until(&r->state, PARKED, deadline) == CT_ETIMEDOUT)
-            return CT_ETIMEDOUT;
+        int rc = shared ? shared_sleep(r, me, deadline)
+                        : ct__wait_until(&r->state, PARKED, deadline);
+        if (rc != CT_OK)
+            return rc;
     }
     return CT_OK;
 }
@@ -125,16 +185,18 @@ int ct_rlock_acquire(ct_rlock_t *r)
 {
     uint64_t me;
 
+    int rc = CT_OK;
+
     assert(r != NULL);
-    me = ct__thread_ident();
+    me = me_for(r);
     if (owner_of(r) == me)
         return reenter(r);
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS);
     if (CT__UNLIKELY(!word_try(word(r))))
-        (void)word_acquire_slow(r, CT__NO_DEADLINE);
+        rc = word_acquire_slow(r, me, CT__NO_DEADLINE);
     become_owner(r, me, 1);
     CT__TSAN_POST_LOCK(r, TSAN_FLAGS, 1);
-    return CT_OK;
+    return rc;
 }
 
 bool ct_rlock_try_acquire(ct_rlock_t *r)
@@ -143,7 +205,7 @@ bool ct_rlock_try_acquire(ct_rlock_t *r)
     bool got;
 
     assert(r != NULL);
-    me = ct__thread_ident();
+    me = me_for(r);
     if (owner_of(r) == me)
         return reenter(r) == CT_OK;
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS | CT__TSAN_TRY);
@@ -165,7 +227,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
     assert(r != NULL);
     if ((rc = ct__timeout_check(timeout_ns)) != CT_OK)
         return rc;
-    me = ct__thread_ident();
+    me = me_for(r);
     if (owner_of(r) == me)
         return reenter(r);
     /* A wait that may give up is a try-lock to TSan. */
@@ -177,10 +239,10 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
             rc = CT_ETIMEDOUT;
         } else {
             deadline = ct__deadline_of(timeout_ns);
-            rc = word_acquire_slow(r, deadline);
+            rc = word_acquire_slow(r, me, deadline);
         }
     }
-    if (rc == CT_OK) {
+    if (rc == CT_OK || rc == CT_EOWNERDEAD) {
         become_owner(r, me, 1);
         CT__TSAN_POST_LOCK(r, flags, 1);
     } else {
@@ -192,7 +254,7 @@ int ct_rlock_acquire_timed(ct_rlock_t *r, int64_t timeout_ns)
 int ct_rlock_release(ct_rlock_t *r)
 {
     assert(r != NULL);
-    if (owner_of(r) != ct__thread_ident())
+    if (owner_of(r) != me_for(r))
         return CT_EPERM;
     (void)CT__TSAN_PRE_UNLOCK(r, TSAN_FLAGS);
     if (--r->count == 0) {
@@ -206,13 +268,13 @@ int ct_rlock_release(ct_rlock_t *r)
 bool ct_rlock_is_owned(const ct_rlock_t *r)
 {
     assert(r != NULL);
-    return owner_of(r) == ct__thread_ident();
+    return owner_of(r) == me_for(r);
 }
 
 unsigned ct_rlock_count(const ct_rlock_t *r)
 {
     assert(r != NULL);
-    return owner_of(r) == ct__thread_ident() ? r->count : 0u;
+    return owner_of(r) == me_for(r) ? r->count : 0u;
 }
 
 /* ---- Condition's hooks ------------------------------------------------------- */
@@ -221,7 +283,7 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
 {
     uint32_t count = r->count;
 
-    assert(owner_of(r) == ct__thread_ident() && count >= 1);
+    assert(owner_of(r) == me_for(r) && count >= 1);
     (void)CT__TSAN_PRE_UNLOCK(r, TSAN_FLAGS | CT__TSAN_RECURSIVE_UNLOCK);
     r->count = 0;
     ct__store_relaxed(CT__A64(&r->owner), 0);
@@ -230,15 +292,17 @@ uint32_t ct__rlock_release_save(ct_rlock_t *r)
     return count;
 }
 
-void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t count)
+int ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t count)
 {
-    uint64_t me = ct__thread_ident();
+    uint64_t me = me_for(r);
+    int rc = CT_OK;
 
     assert(count >= 1);
     CT__TSAN_PRE_LOCK(r, TSAN_FLAGS);
     if (!word_try(word(r)))
-        (void)word_acquire_slow(r, CT__NO_DEADLINE);
+        rc = word_acquire_slow(r, me, CT__NO_DEADLINE);
     become_owner(r, me, count);
     CT__TSAN_POST_LOCK(r, TSAN_FLAGS | CT__TSAN_RECURSIVE_LOCK,
                        count > (uint32_t)INT_MAX ? INT_MAX : (int)count);
+    return rc;
 }

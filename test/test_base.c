@@ -18,6 +18,7 @@ Test(base, codes_have_fixed_values)
     cr_assert_eq(CT_ESHUTDOWN, -10);
     cr_assert_eq(CT_ECANCELLED, -11);
     cr_assert_eq(CT_EOWNERDEAD, -12);
+    cr_assert_eq(CT_ENOTSUP, -13);
     cr_assert_eq(CT_FOREVER, -1);
     cr_assert_eq(CT_TIMEOUT_MAX, INT64_C(9223372036000000000));
     cr_assert_eq(CT_MS(3), INT64_C(3000000));
@@ -29,7 +30,7 @@ Test(base, strerror_names_every_code_distinctly)
 {
     int codes[] = { CT_OK, CT_ETIMEDOUT, CT_EPERM, CT_EINVAL, CT_EBROKEN,
                     CT_EOVERFLOW, CT_ENOMEM, CT_EDEADLK, CT_EAGAIN,
-                    CT_EBUSY, CT_ESHUTDOWN, CT_ECANCELLED, CT_EOWNERDEAD };
+                    CT_EBUSY, CT_ESHUTDOWN, CT_ECANCELLED, CT_EOWNERDEAD, CT_ENOTSUP };
     size_t n = sizeof codes / sizeof codes[0];
     const char *unknown = ct_strerror(-1000);
 

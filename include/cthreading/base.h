@@ -48,6 +48,7 @@ extern "C" {
 #define CT_ESHUTDOWN (-10) /* the queue or executor was shut down */
 #define CT_ECANCELLED (-11) /* the future was cancelled */
 #define CT_EOWNERDEAD (-12) /* RLock taken over from a process that died holding it */
+#define CT_ENOTSUP  (-13) /* not possible on this platform or wait backend */
 
 /* Returns a short, static, human-readable name for a return code, e.g.
  * "CT_ETIMEDOUT: timed out".  Never returns NULL; unknown codes give

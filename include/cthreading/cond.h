@@ -18,6 +18,15 @@
  * and a notification that meets a waiter's timeout is never lost — either
  * that waiter reports CT_OK, or the notification went to another waiter.
  *
+ * Inside a region of shared memory (<cthreading/shm.h>) a condition works
+ * across processes when its lock is in the same region (or it is zeroed: its
+ * own RLock).  There it keeps no pointers, and one difference holds: notify
+ * chooses among the threads waiting at the time in no particular order
+ * (still exactly min(n, waiting), never spuriously, never lost).  A wait
+ * there may also return CT_EAGAIN (65535 threads wait already: nothing
+ * changed) or CT_EOWNERDEAD (its RLock was taken over from a dead process on
+ * the way back: the caller holds it).
+ *
  * SPDX-License-Identifier: MIT
  */
 #ifndef CTHREADING_COND_H
@@ -34,18 +43,23 @@ extern "C" {
 
 typedef struct ct_cond {
     uintptr_t lock;      /* the bound lock (tagged) or 0 = own; see src/cond.c */
-    void *waiters;       /* oldest waiter of the FIFO queue, or NULL */
+    union {
+        void *waiters;   /* oldest waiter of the FIFO queue, or NULL */
+        uint32_t words[2]; /* inside a region of shared memory: see src/cond.c */
+    } q;
     union {
         ct_rlock_t own;  /* the condition's own RLock (lock == 0) */
         ct_lock_t guard; /* bound to a Lock: guards the waiter queue */
     } u;
 } ct_cond_t;
 
-#define CT_COND_INIT { 0, CT__NULL, { CT_RLOCK_INIT } }
+#define CT_COND_INIT { 0, { CT__NULL }, { CT_RLOCK_INIT } }
 
 /* Binds c to the Lock `lock` — Condition(lock).  lock == NULL gives the
  * condition its own RLock, like Condition(None).  c must not be in use; the
- * lock must outlive the binding.  Overwrites c entirely; never fails. */
+ * lock must outlive the binding, and neither may move (c records where the
+ * lock is relative to itself, so that the binding holds in every process
+ * that maps a shared region).  Overwrites c entirely; never fails. */
 CT_API void ct_cond_init(ct_cond_t *c, ct_lock_t *lock);
 
 /* Binds c to the RLock `rlock` — Condition(rlock).  NULL: own RLock. */

@@ -17,7 +17,8 @@
 uint32_t ct__rlock_release_save(ct_rlock_t *r);
 
 /* Blocks until r is free, then owns it `count` times (count >= 1, the value
- * ct__rlock_release_save returned).  Cannot fail. */
-void ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t count);
+ * ct__rlock_release_save returned).  Returns CT_OK, or CT_EOWNERDEAD for an
+ * RLock inside a region taken over from a dead process (owned all the same). */
+int ct__rlock_acquire_restore(ct_rlock_t *r, uint32_t count);
 
 #endif /* CT_INTERNAL_RLOCK_H */

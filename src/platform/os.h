@@ -104,4 +104,19 @@ void ct__os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(vo
  * The number of logical CPUs online (os.cpu_count()), at least 1. */
 unsigned ct__os_cpu_count(void);
 
+/* Shared memory for src/shm.c.  ct__os_shm_map maps a region: name NULL
+ * for an anonymous one (create must be true), else a shm_open name; create
+ * makes it (exclusively) with *size bytes, otherwise *size receives its
+ * size.  On success *base and *mapped (the length to unmap) are set.
+ * Returns CT_OK or a library code (CT_EINVAL no such name, CT_EBUSY it
+ * exists, CT_EAGAIN, CT_ENOMEM, CT_EPERM, CT_ENOTSUP); on an error nothing
+ * is left mapped or created. */
+int ct__os_shm_map(const char *name, bool create, size_t *size, void **base, size_t *mapped);
+void ct__os_shm_unmap(void *base, size_t mapped);
+int ct__os_shm_unlink(const char *name);
+
+/* This process's id, and whether the process `pid` has certainly exited. */
+uint64_t ct__os_pid(void);
+bool ct__os_pid_dead(uint64_t pid);
+
 #endif

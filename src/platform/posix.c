@@ -13,6 +13,11 @@
 #include <sched.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "os.h"
 #include "../internal/fatal.h"
@@ -238,4 +243,106 @@ unsigned ct__os_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1u : n > 1024 ? 1024u : (unsigned)n;
+}
+
+/* ---- shared memory ----------------------------------------------------------- */
+
+static int shm_code(int err)
+{
+    switch (err) {
+    case ENOENT: case ENAMETOOLONG: case EINVAL: return CT_EINVAL;
+    case EEXIST: return CT_EBUSY;
+    case EMFILE: case ENFILE: case EAGAIN: return CT_EAGAIN;
+    case EACCES: case EPERM: return CT_EPERM;
+    default: return CT_ENOMEM;       /* ENOMEM, ENOSPC, EFBIG, EOVERFLOW */
+    }
+}
+
+int ct__os_shm_map(const char *name, bool create, size_t *size, void **base, size_t *mapped)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+    int fd = -1, err;
+    void *p;
+
+    if (name != NULL) {
+        struct stat st;
+
+        fd = shm_open(name, create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0600);
+        if (fd < 0)
+            return shm_code(errno);
+        if (create) {
+            if (*size > (size_t)INT64_MAX || ftruncate(fd, (off_t)*size) != 0)
+                goto fail;
+        } else {
+            if (fstat(fd, &st) != 0)
+                goto fail;
+            if (st.st_size <= 0) {        /* being created right now, or not ours */
+                errno = EINVAL;
+                goto fail;
+            }
+            *size = (size_t)st.st_size;
+        }
+    }
+    if (*size > SIZE_MAX - page) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    len = (*size + page - 1) / page * page;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+             name != NULL ? MAP_SHARED : MAP_SHARED | MAP_ANONYMOUS, fd, 0);
+    if (p == MAP_FAILED)
+        goto fail;
+    if (fd >= 0)
+        (void)close(fd);
+    *base = p;
+    *mapped = len;
+    return CT_OK;
+fail:
+    err = errno;
+    if (fd >= 0) {
+        (void)close(fd);
+        if (create)
+            (void)shm_unlink(name);
+    }
+    return shm_code(err);
+}
+
+void ct__os_shm_unmap(void *base, size_t mapped)
+{
+    if (munmap(base, mapped) != 0)
+        ct__fatal("munmap", errno);
+}
+
+int ct__os_shm_unlink(const char *name)
+{
+    return shm_unlink(name) == 0 ? CT_OK : shm_code(errno);
+}
+
+uint64_t ct__os_pid(void)
+{
+    return (uint64_t)getpid();
+}
+
+bool ct__os_pid_dead(uint64_t pid)
+{
+    /* A zombie (dead, not yet reaped by its parent) still answers kill();
+     * it holds nothing any more, so /proc tells it apart where it exists. */
+    char path[40], buf[256];
+    FILE *f;
+    size_t n;
+    char *paren;
+
+    if (pid == 0 || pid > (uint64_t)INT_MAX)
+        return false;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+        (void)snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+        if ((f = fopen(path, "r")) == NULL)
+            return false;
+        n = fread(buf, 1, sizeof buf - 1, f);
+        (void)fclose(f);
+        buf[n] = '\0';
+        paren = strrchr(buf, ')');
+        return paren != NULL && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+    }
+    return true;
 }

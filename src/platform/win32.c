@@ -287,3 +287,35 @@ unsigned ct__os_cpu_count(void)
     return si.dwNumberOfProcessors < 1 ? 1u : (unsigned)si.dwNumberOfProcessors;
 }
 
+
+/* ---- shared memory ----------------------------------------------------------- */
+
+/* WaitOnAddress wakes threads of one process only, so no primitive could
+ * wait across processes: regions are refused (include/cthreading/shm.h). */
+int ct__os_shm_map(const char *name, bool create, size_t *size, void **base, size_t *mapped)
+{
+    (void)name, (void)create, (void)size, (void)base, (void)mapped;
+    return CT_ENOTSUP;
+}
+
+void ct__os_shm_unmap(void *base, size_t mapped)
+{
+    (void)base, (void)mapped;
+}
+
+int ct__os_shm_unlink(const char *name)
+{
+    (void)name;
+    return CT_ENOTSUP;
+}
+
+uint64_t ct__os_pid(void)
+{
+    return (uint64_t)GetCurrentProcessId();
+}
+
+bool ct__os_pid_dead(uint64_t pid)
+{
+    (void)pid;
+    return false;
+}

@@ -1,6 +1,7 @@
 /* Wait backend: Linux futexes.
  *
- * Private futexes (the words never cross a process boundary), and
+ * Private futexes, except for words inside a region of shared memory
+ * (internal/shm.h: one relaxed load decides while no region is mapped), and
  * FUTEX_WAIT_BITSET so the kernel takes an *absolute* CLOCK_MONOTONIC
  * deadline: a wait interrupted by a signal (EINTR) is simply repeated with the
  * same deadline, so signals cannot make it drift.
@@ -18,12 +19,16 @@
 #include "wait.h"
 #include "../internal/fatal.h"
 #include "../internal/platform.h"
+#include "../internal/shm.h"
 
 static long futex(const uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
 {
-    return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, ts, NULL,
-                   FUTEX_BITSET_MATCH_ANY);
+    if (!ct__shm_contains(addr))
+        op |= FUTEX_PRIVATE_FLAG;
+    return syscall(SYS_futex, addr, op, val, ts, NULL, FUTEX_BITSET_MATCH_ANY);
 }
+
+bool ct__wait_can_share(void) { return true; }
 
 int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline)
 {

@@ -259,3 +259,6 @@ void ct__wait_fork_child(void)
 {
     table_reset();                 /* every mutex free, every list empty */
 }
+
+/* No waits across processes: the table lives in each process. */
+bool ct__wait_can_share(void) { return false; }

@@ -8,6 +8,7 @@
 #ifndef CT_WAIT_WAIT_H
 #define CT_WAIT_WAIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "cthreading/wait.h"
 #include "../internal/clock.h"
@@ -19,6 +20,12 @@
  * backend re-waits against the same deadline.  The comparison and the sleep
  * are atomic with respect to ct_wake_one / ct_wake_all on the same address. */
 int ct__wait_until(const uint32_t *addr, uint32_t expected, int64_t deadline);
+
+/* True if this backend's waits and wakes reach other processes for words in
+ * memory they share (and ct__wait_until / ct_wake_* pick the process-shared
+ * kind for addresses inside a region, internal/shm.h).  The futex backend
+ * can; WaitOnAddress and the parking table cannot. */
+bool ct__wait_can_share(void);
 
 /* fork() hooks of the backend, run by src/fork.c: prepare after every
  * service's prepare (taking a service lock may sleep here), parent and child

@@ -62,3 +62,6 @@ void ct_wake_all(const uint32_t *addr) { WakeByAddressAll((PVOID)addr); }
 void ct__wait_fork_prepare(void) {}
 void ct__wait_fork_parent(void) {}
 void ct__wait_fork_child(void) {}
+
+/* No waits across processes: WaitOnAddress wakes threads of one process only. */
+bool ct__wait_can_share(void) { return false; }

@@ -1,0 +1,68 @@
+/* Regions of shared memory, as the primitives see them.
+ *
+ * The registry of mapped regions (src/shm.c) is a fixed table of [lo, hi)
+ * address ranges.  Its readers are the wait layer's slow path (a shared or
+ * a private futex?), RLock (which owner id?) and Condition (which waiter
+ * queue?); each asks ct__shm_contains, which is one relaxed load of a
+ * global counter while no region is mapped in the process — the common
+ * case — and a scan of the used slots otherwise.
+ *
+ * Slots are claimed and freed by ct_shm_create/open/close only (under the
+ * registry's lock); readers need no lock: a range is published (lo, then hi
+ * with release order) before the pointer to the region is returned, so any
+ * thread that has an address inside it has also seen its range.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef CT_INTERNAL_SHM_H
+#define CT_INTERNAL_SHM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cthreading/shm.h"
+#include "atomic.h"
+#include "platform.h"
+
+struct ct__shm_range {
+    _Atomic uintptr_t lo, hi;        /* [lo, hi); hi == 0: a free slot */
+};
+
+/* The table, and one more than the highest slot ever used (0: no region
+ * was ever mapped in this process). */
+extern struct ct__shm_range ct__shm_ranges[CT_SHM_MAX];
+extern _Atomic uint32_t ct__shm_slots_used;
+
+bool ct__shm_contains_slow(uintptr_t p, uint32_t used);
+
+static inline bool ct__shm_contains(const void *p)
+{
+    uint32_t used = atomic_load_explicit(&ct__shm_slots_used, memory_order_acquire);
+    if (CT__LIKELY(used == 0))
+        return false;
+    return ct__shm_contains_slow((uintptr_t)p, used);
+}
+
+/* The owner id of the calling thread for objects inside a region: its
+ * process id above bit 40 and its ct_thread_ident() below, so it is unique
+ * across the processes of one system, never 0, and never equal to a plain
+ * ct_thread_ident() (bit 63 set).  Cached per thread; after fork() the
+ * child's thread gets a new one (ct__shm_fork_child). */
+uint64_t ct__shm_owner_id(void);
+
+/* The process id inside an owner id. */
+static inline uint64_t ct__shm_owner_pid(uint64_t owner)
+{
+    return (owner >> 40) & 0x7fffffu;
+}
+
+static inline bool ct__shm_is_owner_id(uint64_t v) { return (v >> 63) != 0; }
+
+/* True if the process `pid` is known to have exited (a live process, or one
+ * this process may not signal, is "not known dead"). */
+bool ct__shm_pid_dead(uint64_t pid);
+
+/* Run in the child after fork(), by src/fork.c. */
+void ct__shm_fork_child(void);
+
+#endif /* CT_INTERNAL_SHM_H */
