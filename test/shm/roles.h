@@ -26,7 +26,7 @@ static inline void role_fail(struct arena *a, int *bad)
 }
 
 /* Lock, RLock (two levels deep) and the bounded semaphore, iters times each. */
-static void role_count_thread(void *p)
+static inline void role_count_thread(void *p)
 {
     struct role_arg *r = p;
     struct arena *a = r->a;
@@ -61,7 +61,7 @@ static void role_count_thread(void *p)
     }
 }
 
-static int role_count(struct arena *a, int threads, int iters)
+static inline int role_count(struct arena *a, int threads, int iters)
 {
     ct_thread_t t[ROLE_MAX_THREADS];
     struct role_arg args[ROLE_MAX_THREADS];
@@ -87,7 +87,7 @@ static int role_count(struct arena *a, int threads, int iters)
 }
 
 /* Waits for the event `go` (announced through go_waiting). */
-static int role_go(struct arena *a)
+static inline int role_go(struct arena *a)
 {
     atomic_fetch_add(&a->go_waiting, 1);
     return ct_event_wait_timed(&a->go, CT_SEC(60)) == CT_OK ? 0 : 2;
@@ -95,7 +95,7 @@ static int role_go(struct arena *a)
 
 /* gens generations of the barrier: everyone that passes generation g finds
  * that all parties arrived at it. */
-static int role_barrier(struct arena *a, int gens)
+static inline int role_barrier(struct arena *a, int gens)
 {
     unsigned parties = ct_barrier_parties(&a->barrier);
 
@@ -112,7 +112,7 @@ static int role_barrier(struct arena *a, int gens)
 }
 
 /* Consumer of n items over the Condition bound to cond_lock. */
-static int role_consume(struct arena *a, int n)
+static inline int role_consume(struct arena *a, int n)
 {
     for (int i = 0; i < n; i++) {
         ct_lock_acquire(&a->cond_lock);
@@ -129,7 +129,7 @@ static int role_consume(struct arena *a, int n)
 }
 
 /* Takes the victim RLock, announces it, and waits to be killed. */
-static int role_hold(struct arena *a)
+static inline int role_hold(struct arena *a)
 {
     if (ct_rlock_acquire(&a->victim) != CT_OK || ct_rlock_acquire(&a->victim) != CT_OK)
         return 6;
