@@ -11,14 +11,15 @@
 #endif
 #include "ct_test.h"
 #include "helpers.h"
+#include "internal/gil.h"   /* white-box: the real layout and the state bits */
 
 static const int modes[] = { CT_GIL_CLASSIC, CT_GIL_PRIORITY };
 #define FOR_EACH_MODE(m) for (size_t mi_ = 0; mi_ < 2; mi_++) for (int m = modes[mi_], once_ = 1; once_; once_ = 0)
 
-/* White-box: the QUEUED bit of the state word (src/gil.c). */
+/* White-box: the QUEUED bit of the state word (internal/gil.h). */
 static bool someone_queued(ct_gil_t *g)
 {
-    return (atomic_load((_Atomic uint32_t *)&g->state) & 2u) != 0;
+    return (atomic_load((_Atomic uint32_t *)&ct__gil_of(g)->state) & CT__GIL_QUEUED) != 0;
 }
 
 static void await_queued(ct_gil_t *g)
