@@ -32,8 +32,9 @@
 extern "C" {
 #endif
 
+/* Private fields: touched only by the calls below (zeroed: CT_COND_INIT). */
 typedef struct ct_cond {
-    uintptr_t lock;      /* the bound lock (tagged) or 0 = own; see src/cond.c */
+    uintptr_t lock;      /* the bound lock (tagged) or 0 = own */
     void *waiters;       /* oldest waiter of the FIFO queue, or NULL */
     union {
         ct_rlock_t own;  /* the condition's own RLock (lock == 0) */
