@@ -1,6 +1,7 @@
 /* GIL: CPython's interpreter lock (Python/ceval_gil.c), plus a priority mode.
  *
- * State word (struct ct__gil.state, internal/gil.h), two bits:
+ * State word (struct ct__gil.state), two bits (CT__GIL_LOCKED and
+ * CT__GIL_QUEUED in internal/gil.h; short names here):
  *   LOCKED  1  some thread holds the GIL
  *   QUEUED  2  the waiter queue is non-empty (only changed under queue_lock)
  *
@@ -95,8 +96,6 @@
 #include "platform/os.h"
 #include "wait/wait.h"
 
-/* The state bits (internal/gil.h), short. */
-enum { LOCKED = CT__GIL_LOCKED, QUEUED = CT__GIL_QUEUED };
 enum { WAITING = 0u, SIGNALLED = 1u, PARKED = 2u };
 enum { DROP_NONE = 0u, DROP_NOW = 1u, DROP_WAKING = 2u };   /* drop_request */
 
@@ -285,10 +284,10 @@ CT__NOINLINE static void take_slow(struct ct__gil *g, uint64_t me, bool returnin
     seen_takes = forced ? dropped_at + 1 : load64(&g->takes);
     for (;;) {
         uint32_t s = ct__load_relaxed(sw);
-        if (!(s & LOCKED) && may_take(g, &self)) {
+        if (!(s & CT__GIL_LOCKED) && may_take(g, &self)) {
             const struct waiter *head = g->queue_head;
             bool others = head != NULL && !(queued && head == &self && self.next == NULL);
-            uint32_t want = LOCKED | (others ? QUEUED : 0);
+            uint32_t want = CT__GIL_LOCKED | (others ? CT__GIL_QUEUED : 0);
             /* Fails only when nothing is queued and a fast taker won. */
             if (atomic_compare_exchange_strong_explicit(sw, &s, want, memory_order_acquire,
                                                         memory_order_relaxed))
@@ -298,7 +297,7 @@ CT__NOINLINE static void take_slow(struct ct__gil *g, uint64_t me, bool returnin
         if (!queued) {
             enqueue(g, &self);
             queued = true;
-            (void)atomic_fetch_or_explicit(sw, QUEUED, memory_order_acq_rel);
+            (void)atomic_fetch_or_explicit(sw, CT__GIL_QUEUED, memory_order_acq_rel);
             continue;                    /* re-check: it may have been freed */
         }
         {
@@ -311,7 +310,7 @@ CT__NOINLINE static void take_slow(struct ct__gil *g, uint64_t me, bool returnin
                 seen_takes = takes;
                 interval_start = now;
             }
-            if (s & LOCKED) {
+            if (s & CT__GIL_LOCKED) {
                 if (g->mode == CT_GIL_PRIORITY && self.priority) {
                     request_drop(g);
                 } else if (now - interval_start >= interval) {
@@ -328,7 +327,7 @@ CT__NOINLINE static void take_slow(struct ct__gil *g, uint64_t me, bool returnin
             ct__store_relaxed(CT__A32(&self.word), WAITING);
             ct_lock_release(&g->queue_lock);
             await_signal(&self, deadline,
-                         g->mode == CT_GIL_PRIORITY && self.priority && (s & LOCKED)
+                         g->mode == CT_GIL_PRIORITY && self.priority && (s & CT__GIL_LOCKED)
                              ? PRIORITY_SPIN_NS
                              : SPIN_NS);
             ct_lock_acquire(&g->queue_lock);
@@ -355,7 +354,7 @@ static inline void take(struct ct__gil *g, uint64_t me, bool returning)
 {
     uint32_t expected = 0;
     CT__TSAN_PRE_LOCK(g, 0);
-    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(state_word(g), &expected, LOCKED,
+    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(state_word(g), &expected, CT__GIL_LOCKED,
                                                            memory_order_acquire,
                                                            memory_order_relaxed)))
         became_holder(g, me);
@@ -370,7 +369,7 @@ CT__NOINLINE static void release_slow(struct ct__gil *g)
 
     ct_lock_acquire(&g->queue_lock);
     w = next_to_wake(g);
-    ct__store_release(state_word(g), g->queue_head ? QUEUED : 0u);
+    ct__store_release(state_word(g), g->queue_head ? CT__GIL_QUEUED : 0u);
     if (w)
         signal_waiter(w);
     ct_lock_release(&g->queue_lock);
@@ -379,7 +378,7 @@ CT__NOINLINE static void release_slow(struct ct__gil *g)
 /* Frees the GIL held by the caller. */
 static inline void drop(struct ct__gil *g)
 {
-    uint32_t expected = LOCKED;
+    uint32_t expected = CT__GIL_LOCKED;
     (void)CT__TSAN_PRE_UNLOCK(g, 0);
     store64(&g->holder, 0);
     if (!atomic_compare_exchange_strong_explicit(state_word(g), &expected, 0,
@@ -449,7 +448,8 @@ static void take_back(struct ct__gil *g, uint64_t me, uint64_t dropped_at)
     for (unsigned i = 1;; i++) {
         uint32_t s = ct__load_relaxed(sw);
         if (s == 0 && load64(&g->takes) != dropped_at) {
-            if (atomic_compare_exchange_strong_explicit(sw, &s, LOCKED, memory_order_acquire,
+            if (atomic_compare_exchange_strong_explicit(sw, &s, CT__GIL_LOCKED,
+                                                        memory_order_acquire,
                                                         memory_order_relaxed)) {
                 uint64_t waited;
                 became_holder(g, me);
@@ -461,7 +461,7 @@ static void take_back(struct ct__gil *g, uint64_t me, uint64_t dropped_at)
             }
             continue;
         }
-        if (s & QUEUED && load64(&g->takes) != dropped_at) {
+        if (s & CT__GIL_QUEUED && load64(&g->takes) != dropped_at) {
             take_slow(g, me, false, true, dropped_at);   /* others queued: join them */
             break;
         }
@@ -511,7 +511,7 @@ static int priority_hand_over(struct ct__gil *g, uint64_t me)
     bump64(&g->stat_forced_drops, 1);
     dropped_at = load64(&g->takes);
     store64(&g->holder, 0);
-    ct__store_release(state_word(g), QUEUED);
+    ct__store_release(state_word(g), CT__GIL_QUEUED);
     signal_waiter(w);
     ct_lock_release(&g->queue_lock);
     CT__TSAN_POST_UNLOCK(g, 0);
@@ -532,7 +532,7 @@ CT__NOINLINE static int poll_slow(struct ct__gil *g, uint32_t request)
 
     if (!holds(g, me))
         return CT_EPERM;
-    if (!(ct__load_acquire(state_word(g)) & QUEUED)) {
+    if (!(ct__load_acquire(state_word(g)) & CT__GIL_QUEUED)) {
         /* Nobody queued: the request is stale.  Clear it under queue_lock,
          * where waiters set it, so a fresh request is not lost. */
         ct_lock_acquire(&g->queue_lock);
@@ -572,7 +572,7 @@ int ct_gil_yield(ct_gil_t *handle)
     me = ct_thread_ident();
     if (!holds(g, me))
         return CT_EPERM;
-    if (!(ct__load_relaxed(state_word(g)) & QUEUED))
+    if (!(ct__load_relaxed(state_word(g)) & CT__GIL_QUEUED))
         return 0;
     hand_over(g, me);
     return 1;
@@ -759,11 +759,11 @@ static void gil_fork_child(void)
     uint64_t me = ct_thread_ident();
 
     for (struct ct__gil *g = registry_head; g; g = g->registry_next) {
-        bool held = (ct__load_relaxed(state_word(g)) & LOCKED) != 0;
+        bool held = (ct__load_relaxed(state_word(g)) & CT__GIL_LOCKED) != 0;
         bool mine = load64(&g->holder) == me;
         g->queue_head = g->queue_tail = NULL;
         ct__store_relaxed(CT__A32(&g->drop_request), 0);
-        ct__store_relaxed(state_word(g), held ? LOCKED : 0u);
+        ct__store_relaxed(state_word(g), held ? CT__GIL_LOCKED : 0u);
         store64(&g->holder, held ? me : 0);
         if (held)
             g->last_holder = me;
@@ -841,8 +841,8 @@ int ct_gil_destroy(ct_gil_t *handle)
     }
     ct_lock_acquire(&g->queue_lock);
     holder = load64(&g->holder);
-    if (g->queue_head != NULL || (ct__load_relaxed(state_word(g)) & QUEUED) ||
-        ((ct__load_relaxed(state_word(g)) & LOCKED) && holder != ct_thread_ident())) {
+    if (g->queue_head != NULL || (ct__load_relaxed(state_word(g)) & CT__GIL_QUEUED) ||
+        ((ct__load_relaxed(state_word(g)) & CT__GIL_LOCKED) && holder != ct_thread_ident())) {
         ct_lock_release(&g->queue_lock);
         ct_lock_release(&registry_lock);
         return CT_EBUSY;                 /* waited for, or held by another thread */
@@ -858,7 +858,7 @@ int ct_gil_destroy(ct_gil_t *handle)
         g->registry_next->registry_prev = g->registry_prev;
     ct_lock_release(&g->queue_lock);
     ct_lock_release(&registry_lock);
-    if (ct__load_relaxed(state_word(g)) & LOCKED) {
+    if (ct__load_relaxed(state_word(g)) & CT__GIL_LOCKED) {
         /* Held by the caller (a finalising interpreter): released by the
          * destroy, for ThreadSanitizer too. */
         (void)CT__TSAN_PRE_UNLOCK(g, 0);
