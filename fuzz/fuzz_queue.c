@@ -87,7 +87,7 @@ static void init(ct_queue_t *q, struct model *m, int kind, size_t maxsize)
     } else {
         /* an invalid kind left q untouched: make it a bad-kind queue */
         memset(q, 0, sizeof *q);
-        q->kind = (uint32_t)kind;
+        ct__queue_of(q)->kind = (uint32_t)kind;
     }
 }
 

@@ -1,6 +1,6 @@
 /* Barrier: threading.Barrier's state machine in one 32-bit word.
  *
- * State word (ct_barrier_t.state):
+ * State word (ct_barrier_t.state; bits named in internal/barrier_word.h):
  *   bits 0-15   count: arrivals of the current generation that have not left
  *   bit 16      PARKED: some thread may sleep on the word (or did)
  *   bits 17-18  phase: FILLING 0, RESETTING 1, BROKEN 2
@@ -74,18 +74,10 @@
 #include "cthreading/barrier.h"
 #include "cthreading/wait.h"
 #include "internal/atomic.h"
+#include "internal/barrier_word.h"
 #include "internal/platform.h"
 #include "internal/spin.h"
 #include "wait/wait.h"
-
-#define COUNT_MASK  UINT32_C(0xFFFF)
-#define PARKED      (UINT32_C(1) << 16)
-#define FILLING     (UINT32_C(0) << 17)
-#define RESETTING   (UINT32_C(1) << 17)
-#define BROKEN      (UINT32_C(2) << 17)
-#define PHASE_MASK  (UINT32_C(3) << 17)
-#define GEN_ONE     (UINT32_C(1) << 19)
-#define GEN_MASK    (~(GEN_ONE - 1))
 
 _Static_assert(CT_BARRIER_PARTIES_MAX == COUNT_MASK, "count field holds parties");
 

@@ -28,7 +28,8 @@
  * started nobody) makes it run its initializer again and serve.  Hence no
  * task is ever left without a worker.
  *
- * Future word (struct ct__future.state), bits 0-3 the state, bit 4 WAITERS:
+ * Future word (struct ct__future.state; named CT__FUTURE_<name> in
+ * internal/executor.h), bits 0-3 the state, bit 4 WAITERS:
  *   IDLE 0 -> PENDING 1 (submit) -> RUNNING 2 (a worker took it) ->
  *   COMPLETING 3 (result set; callbacks running on the completing thread) ->
  *   CLOSING 6 (callbacks closed) -> FINISHED 4 or CANCELLED 5.
@@ -65,13 +66,6 @@
 #include "platform/os.h"
 #include "wait/wait.h"
 
-enum { IDLE = 0, PENDING = 1, RUNNING = 2, COMPLETING = 3, FINISHED = 4, CANCELLED = 5,
-       CLOSING = 6 };
-#define STATE_MASK UINT32_C(0xf)
-#define WAITERS UINT32_C(0x10)
-
-#define MAGIC UINT32_C(0x45584543)   /* "EXEC": set by init, cleared by destroy */
-
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_EXITED = 2 };
 
 struct ct__executor_worker {
@@ -100,7 +94,7 @@ static inline _Atomic uint32_t *fword(struct ct__future *f) { return CT__A32(&f-
 
 static inline uint32_t fstate(struct ct__future *f)
 {
-    return ct__load_acquire(fword(f)) & STATE_MASK;
+    return ct__load_acquire(fword(f)) & CT__FUTURE_STATE_MASK;
 }
 
 /* Sets the state, keeping WAITERS; returns the previous word. */
@@ -108,18 +102,21 @@ static uint32_t set_state(struct ct__future *f, uint32_t state, memory_order ord
 {
     _Atomic uint32_t *w = fword(f);
     uint32_t old = ct__load_relaxed(w);
-    while (!atomic_compare_exchange_weak_explicit(w, &old, (old & WAITERS) | state, order,
-                                                  memory_order_relaxed))
+    while (!atomic_compare_exchange_weak_explicit(w, &old, (old & CT__FUTURE_WAITERS) | state,
+                                                  order, memory_order_relaxed))
         ;
     return old;
 }
 
-static inline bool is_final(uint32_t st) { return st == FINISHED || st == CANCELLED; }
+static inline bool is_final(uint32_t st)
+{
+    return st == CT__FUTURE_FINISHED || st == CT__FUTURE_CANCELLED;
+}
 
 /* The calling thread is completing f right now (it runs f's callbacks). */
 static bool completing_here(struct ct__future *f, uint32_t st)
 {
-    return (st == COMPLETING || st == CLOSING) &&
+    return (st == CT__FUTURE_COMPLETING || st == CT__FUTURE_CLOSING) &&
            ct__load_relaxed(CT__A64(&f->completer)) == ct_thread_ident();
 }
 
@@ -155,14 +152,14 @@ static uint32_t wait_done(struct ct__future *f, int64_t deadline)
     ct__spin_slept(budget_p, bounds);
     for (;;) {
         v = ct__load_acquire(w);
-        st = v & STATE_MASK;
+        st = v & CT__FUTURE_STATE_MASK;
         if (done_for_me(f, st))
             return st;
-        if (!(v & WAITERS) &&
-            !atomic_compare_exchange_weak_explicit(w, &v, v | WAITERS, memory_order_acquire,
-                                                   memory_order_acquire))
+        if (!(v & CT__FUTURE_WAITERS) &&
+            !atomic_compare_exchange_weak_explicit(w, &v, v | CT__FUTURE_WAITERS,
+                                                   memory_order_acquire, memory_order_acquire))
             continue;
-        if (ct__wait_until(&f->state, v | WAITERS, deadline) == CT_ETIMEDOUT) {
+        if (ct__wait_until(&f->state, v | CT__FUTURE_WAITERS, deadline) == CT_ETIMEDOUT) {
             st = fstate(f);
             return st;
         }
@@ -177,7 +174,7 @@ static void begin_complete(struct ct__future *f, bool cancelled, void *result)
     f->result = result;
     ct__store_relaxed(CT__A32(&f->cancelled), cancelled ? 1u : 0u);
     ct__store_relaxed(CT__A64(&f->completer), ct_thread_ident());
-    (void)set_state(f, COMPLETING, memory_order_relaxed);
+    (void)set_state(f, CT__FUTURE_COMPLETING, memory_order_relaxed);
     (void)ct_lock_release(&f->lock);
 }
 
@@ -200,10 +197,10 @@ static void complete_ran(struct ct__future *f, void *result)
     }
     f->result = result;
     ct__store_relaxed(CT__A64(&f->completer), ct_thread_ident());
-    (void)set_state(f, CLOSING, memory_order_relaxed);
+    (void)set_state(f, CT__FUTURE_CLOSING, memory_order_relaxed);
     (void)ct_lock_release(&f->lock);
-    old = set_state(f, FINISHED, memory_order_release);
-    if (old & WAITERS)
+    old = set_state(f, CT__FUTURE_FINISHED, memory_order_release);
+    if (old & CT__FUTURE_WAITERS)
         ct_wake_all(&f->state);
 }
 
@@ -222,11 +219,11 @@ static void finish_complete(struct ct__future *f)
         cb(ct__future_handle(f), arg);
         ct_lock_acquire(&f->lock);
     }
-    (void)set_state(f, CLOSING, memory_order_relaxed);
-    final = ct__load_relaxed(CT__A32(&f->cancelled)) ? CANCELLED : FINISHED;
+    (void)set_state(f, CT__FUTURE_CLOSING, memory_order_relaxed);
+    final = ct__load_relaxed(CT__A32(&f->cancelled)) ? CT__FUTURE_CANCELLED : CT__FUTURE_FINISHED;
     (void)ct_lock_release(&f->lock);
     old = set_state(f, final, memory_order_release);
-    if (old & WAITERS)
+    if (old & CT__FUTURE_WAITERS)
         ct_wake_all(&f->state);
 }
 
@@ -270,7 +267,7 @@ static void run_one(struct ct__executor *ex)
     f = ex->pending_head;
     if (f != NULL) {
         pending_unlink(ex, f);
-        (void)set_state(f, RUNNING, memory_order_relaxed);
+        (void)set_state(f, CT__FUTURE_RUNNING, memory_order_relaxed);
         (void)atomic_fetch_add_explicit(CT__A32(&ex->running), 1, memory_order_relaxed);
     }
     (void)ct_lock_release(&ex->lock);
@@ -381,7 +378,7 @@ static int start_worker(struct ct__executor *ex)
 
 static bool initialised(struct ct__executor *ex)
 {
-    return ct__load_acquire(CT__A32(&ex->initialised)) == MAGIC;
+    return ct__load_acquire(CT__A32(&ex->initialised)) == CT__EXECUTOR_MAGIC;
 }
 
 /* Numbers the executors made without a name prefix, from 0 (CPython's
@@ -416,7 +413,7 @@ int ct_executor_init(ct_executor_t *handle, const ct_executor_options_t *opts)
     if (o.thread_name_prefix == NULL)
         ex->serial = atomic_fetch_add_explicit(CT__A32(&executors_made), 1, memory_order_relaxed);
     (void)ct_queue_init(&ex->tokens, CT_QUEUE_FIFO, 0, NULL);
-    ct__store_release(CT__A32(&ex->initialised), MAGIC);
+    ct__store_release(CT__A32(&ex->initialised), CT__EXECUTOR_MAGIC);
     return CT_OK;
 }
 
@@ -435,7 +432,7 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
         goto out;
     }
     uint32_t st = fstate(f);
-    if (st != IDLE && !is_final(st)) {
+    if (st != CT__FUTURE_IDLE && !is_final(st)) {
         rc = CT_EBUSY;
         goto out;
     }
@@ -447,7 +444,7 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
     f->ncallbacks = 0;
     f->cancelled = 0;
     f->completer = 0;
-    ct__store_release(fword(f), PENDING);     /* publishes f->ex to a canceller */
+    ct__store_release(fword(f), CT__FUTURE_PENDING);     /* publishes f->ex to a canceller */
     pending_append(ex, f);
     if ((rc = ct__queue_put_handoff(&ex->tokens, NULL, &handed)) != CT_OK) {
         pending_unlink(ex, f);
@@ -563,31 +560,33 @@ bool ct_future_cancel(ct_future_t *future)
     struct ct__future *f = ct__future_of(future);
     assert(f != NULL);
     for (;;) {
-        uint32_t v = ct__load_acquire(fword(f)), st = v & STATE_MASK;
+        uint32_t v = ct__load_acquire(fword(f)), st = v & CT__FUTURE_STATE_MASK;
         switch (st) {
-        case IDLE:
+        case CT__FUTURE_IDLE:
             /* Never submitted: it becomes a cancelled (done) future. */
             ct__store_relaxed(CT__A32(&f->cancelled), 1u);
-            if (atomic_compare_exchange_strong_explicit(fword(f), &v, (v & WAITERS) | CANCELLED,
+            if (atomic_compare_exchange_strong_explicit(fword(f), &v,
+                                                        (v & CT__FUTURE_WAITERS) |
+                                                            CT__FUTURE_CANCELLED,
                                                         memory_order_release,
                                                         memory_order_relaxed))
                 return true;
             continue;
-        case CANCELLED:
+        case CT__FUTURE_CANCELLED:
             return true;
-        case RUNNING:
-        case FINISHED:
+        case CT__FUTURE_RUNNING:
+        case CT__FUTURE_FINISHED:
             return false;
-        case COMPLETING:
-        case CLOSING:
+        case CT__FUTURE_COMPLETING:
+        case CT__FUTURE_CLOSING:
             if (completing_here(f, st))
                 return ct__load_relaxed(CT__A32(&f->cancelled)) != 0;
-            return wait_done(f, CT__NO_DEADLINE) == CANCELLED;
+            return wait_done(f, CT__NO_DEADLINE) == CT__FUTURE_CANCELLED;
         default: {                                /* PENDING */
             struct ct__executor *ex = f->ex;
             bool won = false;
             ct_lock_acquire(&ex->lock);
-            if (fstate(f) == PENDING) {           /* still in the list */
+            if (fstate(f) == CT__FUTURE_PENDING) {           /* still in the list */
                 pending_unlink(ex, f);
                 begin_complete(f, true, NULL);
                 won = true;
@@ -617,7 +616,7 @@ bool ct_future_cancelled(ct_future_t *future)
 
     assert(f != NULL);
     st = fstate(f);
-    if (st == CANCELLED)
+    if (st == CT__FUTURE_CANCELLED)
         return true;
     return completing_here(f, st) && ct__load_relaxed(CT__A32(&f->cancelled)) != 0;
 }
@@ -632,7 +631,7 @@ int ct_future_wait(ct_future_t *future, int64_t timeout_ns)
     if ((rc = ct__deadline_after(timeout_ns, &deadline)) != CT_OK)
         return rc;
     uint32_t st = fstate(f);
-    if (st == IDLE)
+    if (st == CT__FUTURE_IDLE)
         return CT_EINVAL;
     st = wait_done(f, deadline);
     return done_for_me(f, st) ? CT_OK : CT_ETIMEDOUT;
@@ -662,12 +661,12 @@ int ct_future_add_done_callback(ct_future_t *future, void (*cb)(ct_future_t *, v
     if (cb == NULL)
         return CT_EINVAL;
     st = fstate(f);
-    if (st == IDLE)
+    if (st == CT__FUTURE_IDLE)
         return CT_EINVAL;
     if (!done_for_me(f, st)) {
         ct_lock_acquire(&f->lock);
         st = fstate(f);
-        if (st == PENDING || st == RUNNING || st == COMPLETING) {
+        if (st == CT__FUTURE_PENDING || st == CT__FUTURE_RUNNING || st == CT__FUTURE_COMPLETING) {
             int rc = CT_OK;
             if (f->ncallbacks == CT_FUTURE_MAX_CALLBACKS) {
                 rc = CT_EOVERFLOW;

@@ -1,6 +1,7 @@
 /* GIL: CPython's interpreter lock (Python/ceval_gil.c), plus a priority mode.
  *
- * State word (ct_gil_t.state), two bits:
+ * State word (struct ct__gil.state), two bits (CT__GIL_LOCKED and
+ * CT__GIL_QUEUED in internal/gil.h; short names here):
  *   LOCKED  1  some thread holds the GIL
  *   QUEUED  2  the waiter queue is non-empty (only changed under queue_lock)
  *
@@ -78,7 +79,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include <assert.h>
-#include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,13 +87,15 @@
 #include "cthreading/thread.h"
 #include "internal/atomic.h"
 #include "internal/clock.h"
+#include "internal/fatal.h"
 #include "internal/fork.h"
+#include "internal/gil.h"
+#include "internal/once.h"
 #include "internal/platform.h"
 #include "internal/tsan.h"
 #include "platform/os.h"
 #include "wait/wait.h"
 
-enum { LOCKED = 1u, QUEUED = 2u };
 enum { WAITING = 0u, SIGNALLED = 1u, PARKED = 2u };
 enum { DROP_NONE = 0u, DROP_NOW = 1u, DROP_WAKING = 2u };   /* drop_request */
 
@@ -135,29 +138,29 @@ struct gil_tstate {
 
 static _Thread_local struct gil_tstate *my_states;
 static ct__os_tls_t tstate_slot;
-static uint32_t once_word;               /* 0 not done, 1 running, 2 done */
-static ct_lock_t registry_lock;          /* registry list, tstate lists */
-static ct_gil_t *registry_head;
+static ct_once_t slot_once = CT_ONCE_INIT; /* tstate_slot; run under registry_lock (fork) */
+static ct_lock_t registry_lock;          /* registry list, tstate lists, slot_once */
+static struct ct__gil *registry_head;
 
 /* ---- small accessors ---------------------------------------------------------- */
 
-static inline _Atomic uint32_t *state_word(ct_gil_t *g) { return CT__A32(&g->state); }
+static inline _Atomic uint32_t *state_word(struct ct__gil *g) { return CT__A32(&g->state); }
 
 static inline uint64_t load64(const uint64_t *p) { return ct__load_relaxed(CT__A64(p)); }
 static inline void store64(uint64_t *p, uint64_t v) { ct__store_relaxed(CT__A64(p), v); }
 /* Single-writer counter (the writer is serialised by the GIL or queue_lock). */
 static inline void bump64(uint64_t *p, uint64_t by) { store64(p, load64(p) + by); }
 
-static inline bool holds(const ct_gil_t *g, uint64_t me) { return load64(&g->holder) == me; }
+static inline bool holds(const struct ct__gil *g, uint64_t me) { return load64(&g->holder) == me; }
 
-static inline int64_t interval_of(const ct_gil_t *g)
+static inline int64_t interval_of(const struct ct__gil *g)
 {
     return (int64_t)load64((const uint64_t *)&g->interval_ns);
 }
 
 /* ---- the waiter queue (queue_lock held) ---------------------------------------- */
 
-static void enqueue(ct_gil_t *g, struct waiter *w)
+static void enqueue(struct ct__gil *g, struct waiter *w)
 {
     struct waiter *tail = g->queue_tail;
     w->prev = tail;
@@ -169,7 +172,7 @@ static void enqueue(ct_gil_t *g, struct waiter *w)
     g->queue_tail = w;
 }
 
-static void dequeue(ct_gil_t *g, struct waiter *w)
+static void dequeue(struct ct__gil *g, struct waiter *w)
 {
     if (w->prev)
         w->prev->next = w->next;
@@ -181,7 +184,7 @@ static void dequeue(ct_gil_t *g, struct waiter *w)
         g->queue_tail = w->prev;
 }
 
-static struct waiter *first_priority(const ct_gil_t *g, const struct waiter *skip)
+static struct waiter *first_priority(const struct ct__gil *g, const struct waiter *skip)
 {
     for (struct waiter *w = g->queue_head; w; w = w->next)
         if (w->priority && w != skip)
@@ -193,7 +196,7 @@ static struct waiter *first_priority(const ct_gil_t *g, const struct waiter *ski
  * otherwise the oldest.  It is always allowed to take (may_take): a forced
  * dropper is ineligible only until someone else took the GIL, and whoever is
  * releasing did. */
-static struct waiter *next_to_wake(const ct_gil_t *g)
+static struct waiter *next_to_wake(const struct ct__gil *g)
 {
     struct waiter *w = NULL;
     if (g->mode == CT_GIL_PRIORITY)
@@ -209,7 +212,7 @@ static void signal_waiter(struct waiter *w)
 
 /* May waiter `self` take the free GIL now?  (queue_lock held; self may or may
  * not be queued.) */
-static bool may_take(const ct_gil_t *g, const struct waiter *self)
+static bool may_take(const struct ct__gil *g, const struct waiter *self)
 {
     const struct waiter *head = g->queue_head;
     bool others = head != NULL && !(head == self && self->next == NULL);
@@ -221,7 +224,7 @@ static bool may_take(const ct_gil_t *g, const struct waiter *self)
     return true;
 }
 
-static void request_drop(ct_gil_t *g)
+static void request_drop(struct ct__gil *g)
 {
     if (atomic_exchange_explicit(CT__A32(&g->drop_request), 1, memory_order_release) == 0)
         bump64(&g->stat_drop_requests, 1);
@@ -230,7 +233,7 @@ static void request_drop(ct_gil_t *g)
 /* ---- taking and dropping -------------------------------------------------------- */
 
 /* Bookkeeping of a new holder (runs holding the GIL). */
-static inline void became_holder(ct_gil_t *g, uint64_t me)
+static inline void became_holder(struct ct__gil *g, uint64_t me)
 {
     store64(&g->holder, me);
     store64(&g->takes, load64(&g->takes) + 1);
@@ -267,7 +270,7 @@ static void await_signal(struct waiter *w, int64_t deadline, int64_t spin_ns)
  * returning: the caller comes back from a blocking section (PRIORITY mode
  * serves it first).  forced / dropped_at: the caller just honoured a drop
  * request at take count dropped_at. */
-CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, bool forced,
+CT__NOINLINE static void take_slow(struct ct__gil *g, uint64_t me, bool returning, bool forced,
                                    uint64_t dropped_at)
 {
     _Atomic uint32_t *sw = state_word(g);
@@ -281,10 +284,10 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
     seen_takes = forced ? dropped_at + 1 : load64(&g->takes);
     for (;;) {
         uint32_t s = ct__load_relaxed(sw);
-        if (!(s & LOCKED) && may_take(g, &self)) {
+        if (!(s & CT__GIL_LOCKED) && may_take(g, &self)) {
             const struct waiter *head = g->queue_head;
             bool others = head != NULL && !(queued && head == &self && self.next == NULL);
-            uint32_t want = LOCKED | (others ? QUEUED : 0);
+            uint32_t want = CT__GIL_LOCKED | (others ? CT__GIL_QUEUED : 0);
             /* Fails only when nothing is queued and a fast taker won. */
             if (atomic_compare_exchange_strong_explicit(sw, &s, want, memory_order_acquire,
                                                         memory_order_relaxed))
@@ -294,7 +297,7 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
         if (!queued) {
             enqueue(g, &self);
             queued = true;
-            (void)atomic_fetch_or_explicit(sw, QUEUED, memory_order_acq_rel);
+            (void)atomic_fetch_or_explicit(sw, CT__GIL_QUEUED, memory_order_acq_rel);
             continue;                    /* re-check: it may have been freed */
         }
         {
@@ -307,7 +310,7 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
                 seen_takes = takes;
                 interval_start = now;
             }
-            if (s & LOCKED) {
+            if (s & CT__GIL_LOCKED) {
                 if (g->mode == CT_GIL_PRIORITY && self.priority) {
                     request_drop(g);
                 } else if (now - interval_start >= interval) {
@@ -320,12 +323,11 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
              * thread is about to take it), never with a past deadline. */
             if (now - interval_start >= interval)
                 interval_start = now;
-            deadline = interval > CT__NO_DEADLINE - interval_start ? CT__NO_DEADLINE
-                                                                   : interval_start + interval;
+            deadline = ct__deadline_from(interval_start, interval);
             ct__store_relaxed(CT__A32(&self.word), WAITING);
             ct_lock_release(&g->queue_lock);
             await_signal(&self, deadline,
-                         g->mode == CT_GIL_PRIORITY && self.priority && (s & LOCKED)
+                         g->mode == CT_GIL_PRIORITY && self.priority && (s & CT__GIL_LOCKED)
                              ? PRIORITY_SPIN_NS
                              : SPIN_NS);
             ct_lock_acquire(&g->queue_lock);
@@ -348,11 +350,11 @@ CT__NOINLINE static void take_slow(ct_gil_t *g, uint64_t me, bool returning, boo
     ct_lock_release(&g->queue_lock);
 }
 
-static inline void take(ct_gil_t *g, uint64_t me, bool returning)
+static inline void take(struct ct__gil *g, uint64_t me, bool returning)
 {
     uint32_t expected = 0;
     CT__TSAN_PRE_LOCK(g, 0);
-    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(state_word(g), &expected, LOCKED,
+    if (CT__LIKELY(atomic_compare_exchange_strong_explicit(state_word(g), &expected, CT__GIL_LOCKED,
                                                            memory_order_acquire,
                                                            memory_order_relaxed)))
         became_holder(g, me);
@@ -361,22 +363,22 @@ static inline void take(ct_gil_t *g, uint64_t me, bool returning)
     CT__TSAN_POST_LOCK(g, 0, 1);
 }
 
-CT__NOINLINE static void release_slow(ct_gil_t *g)
+CT__NOINLINE static void release_slow(struct ct__gil *g)
 {
     struct waiter *w;
 
     ct_lock_acquire(&g->queue_lock);
     w = next_to_wake(g);
-    ct__store_release(state_word(g), g->queue_head ? QUEUED : 0u);
+    ct__store_release(state_word(g), g->queue_head ? CT__GIL_QUEUED : 0u);
     if (w)
         signal_waiter(w);
     ct_lock_release(&g->queue_lock);
 }
 
 /* Frees the GIL held by the caller. */
-static inline void drop(ct_gil_t *g)
+static inline void drop(struct ct__gil *g)
 {
-    uint32_t expected = LOCKED;
+    uint32_t expected = CT__GIL_LOCKED;
     (void)CT__TSAN_PRE_UNLOCK(g, 0);
     store64(&g->holder, 0);
     if (!atomic_compare_exchange_strong_explicit(state_word(g), &expected, 0,
@@ -387,7 +389,7 @@ static inline void drop(ct_gil_t *g)
 
 /* Releases the held GIL to the waiters and takes it back as a preempted
  * thread once another thread had it (forced switching). */
-static void hand_over(ct_gil_t *g, uint64_t me)
+static void hand_over(struct ct__gil *g, uint64_t me)
 {
     uint64_t dropped_at = load64(&g->takes);
     drop(g);
@@ -398,8 +400,9 @@ static void hand_over(ct_gil_t *g, uint64_t me)
 
 /* ---- public API -------------------------------------------------------------------- */
 
-int ct_gil_acquire(ct_gil_t *g)
+int ct_gil_acquire(ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     uint64_t me;
 
     assert(g != NULL);
@@ -410,8 +413,9 @@ int ct_gil_acquire(ct_gil_t *g)
     return CT_OK;
 }
 
-int ct_gil_release(ct_gil_t *g)
+int ct_gil_release(ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     assert(g != NULL);
     if (!holds(g, ct_thread_ident()))
         return CT_EPERM;
@@ -419,8 +423,9 @@ int ct_gil_release(ct_gil_t *g)
     return CT_OK;
 }
 
-bool ct_gil_held(const ct_gil_t *g)
+bool ct_gil_held(const ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     assert(g != NULL);
     return holds(g, ct_thread_ident());
 }
@@ -434,7 +439,7 @@ bool ct_gil_held(const ct_gil_t *g)
  * for `takes` to move, so forced switching holds.  Gives up after SPIN_NS
  * (the other thread holds the GIL longer, or others queued) and queues as a
  * preempted thread.  Returns with the GIL held. */
-static void take_back(ct_gil_t *g, uint64_t me, uint64_t dropped_at)
+static void take_back(struct ct__gil *g, uint64_t me, uint64_t dropped_at)
 {
     _Atomic uint32_t *sw = state_word(g);
     int64_t start = ct__now_ns(), spin_end = start + SPIN_NS;
@@ -443,7 +448,8 @@ static void take_back(ct_gil_t *g, uint64_t me, uint64_t dropped_at)
     for (unsigned i = 1;; i++) {
         uint32_t s = ct__load_relaxed(sw);
         if (s == 0 && load64(&g->takes) != dropped_at) {
-            if (atomic_compare_exchange_strong_explicit(sw, &s, LOCKED, memory_order_acquire,
+            if (atomic_compare_exchange_strong_explicit(sw, &s, CT__GIL_LOCKED,
+                                                        memory_order_acquire,
                                                         memory_order_relaxed)) {
                 uint64_t waited;
                 became_holder(g, me);
@@ -455,7 +461,7 @@ static void take_back(ct_gil_t *g, uint64_t me, uint64_t dropped_at)
             }
             continue;
         }
-        if (s & QUEUED && load64(&g->takes) != dropped_at) {
+        if (s & CT__GIL_QUEUED && load64(&g->takes) != dropped_at) {
             take_slow(g, me, false, true, dropped_at);   /* others queued: join them */
             break;
         }
@@ -475,7 +481,7 @@ static void take_back(ct_gil_t *g, uint64_t me, uint64_t dropped_at)
  * holder; the woken waiter requests the drop again once it spins (drop_request
  * DROP_WAKING until then, which ct_gil_poll passes over).  Returns 0 (kept)
  * or 1 (handed over and held again). */
-static int priority_hand_over(ct_gil_t *g, uint64_t me)
+static int priority_hand_over(struct ct__gil *g, uint64_t me)
 {
     struct waiter *w;
     uint64_t dropped_at;
@@ -505,7 +511,7 @@ static int priority_hand_over(ct_gil_t *g, uint64_t me)
     bump64(&g->stat_forced_drops, 1);
     dropped_at = load64(&g->takes);
     store64(&g->holder, 0);
-    ct__store_release(state_word(g), QUEUED);
+    ct__store_release(state_word(g), CT__GIL_QUEUED);
     signal_waiter(w);
     ct_lock_release(&g->queue_lock);
     CT__TSAN_POST_UNLOCK(g, 0);
@@ -520,13 +526,13 @@ keep:
     return 0;
 }
 
-CT__NOINLINE static int poll_slow(ct_gil_t *g, uint32_t request)
+CT__NOINLINE static int poll_slow(struct ct__gil *g, uint32_t request)
 {
     uint64_t me = ct_thread_ident();
 
     if (!holds(g, me))
         return CT_EPERM;
-    if (!(ct__load_acquire(state_word(g)) & QUEUED)) {
+    if (!(ct__load_acquire(state_word(g)) & CT__GIL_QUEUED)) {
         /* Nobody queued: the request is stale.  Clear it under queue_lock,
          * where waiters set it, so a fresh request is not lost. */
         ct_lock_acquire(&g->queue_lock);
@@ -545,8 +551,9 @@ CT__NOINLINE static int poll_slow(ct_gil_t *g, uint32_t request)
     return 1;
 }
 
-int ct_gil_poll(ct_gil_t *g)
+int ct_gil_poll(ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     uint32_t request;
 
     assert(g != NULL);
@@ -556,28 +563,31 @@ int ct_gil_poll(ct_gil_t *g)
     return poll_slow(g, request);
 }
 
-int ct_gil_yield(ct_gil_t *g)
+int ct_gil_yield(ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     uint64_t me;
 
     assert(g != NULL);
     me = ct_thread_ident();
     if (!holds(g, me))
         return CT_EPERM;
-    if (!(ct__load_relaxed(state_word(g)) & QUEUED))
+    if (!(ct__load_relaxed(state_word(g)) & CT__GIL_QUEUED))
         return 0;
     hand_over(g, me);
     return 1;
 }
 
-int64_t ct_gil_switch_interval(const ct_gil_t *g)
+int64_t ct_gil_switch_interval(const ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     assert(g != NULL);
     return interval_of(g);
 }
 
-int ct_gil_set_switch_interval(ct_gil_t *g, int64_t interval_ns)
+int ct_gil_set_switch_interval(ct_gil_t *handle, int64_t interval_ns)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     assert(g != NULL);
     if (interval_ns <= 0)
         return CT_EINVAL;
@@ -587,8 +597,9 @@ int ct_gil_set_switch_interval(ct_gil_t *g, int64_t interval_ns)
     return CT_OK;
 }
 
-void ct_gil_stats(const ct_gil_t *g, ct_gil_stats_t *out)
+void ct_gil_stats(const ct_gil_t *handle, ct_gil_stats_t *out)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     assert(g != NULL && out != NULL);
     out->switches = load64(&g->stat_switches);
     out->forced_drops = load64(&g->stat_forced_drops);
@@ -600,13 +611,13 @@ void ct_gil_stats(const ct_gil_t *g, ct_gil_stats_t *out)
 
 /* ---- per-thread states (ct_gil_ensure) ---------------------------------------------- */
 
-static ct_gil_t *tstate_gil(const struct gil_tstate *ts)
+static struct ct__gil *tstate_gil(const struct gil_tstate *ts)
 {
-    return (ct_gil_t *)atomic_load_explicit(CT__APTR(&ts->gil), memory_order_relaxed);
+    return (struct ct__gil *)atomic_load_explicit(CT__APTR(&ts->gil), memory_order_relaxed);
 }
 
 /* registry_lock held. */
-static void tstate_unlink(ct_gil_t *g, struct gil_tstate *ts)
+static void tstate_unlink(struct ct__gil *g, struct gil_tstate *ts)
 {
     if (ts->gil_prev)
         ts->gil_prev->gil_next = ts->gil_next;
@@ -617,7 +628,7 @@ static void tstate_unlink(ct_gil_t *g, struct gil_tstate *ts)
     bump64(&g->stat_thread_states, (uint64_t)-1);
 }
 
-static void tstate_link(ct_gil_t *g, struct gil_tstate *ts)
+static void tstate_link(struct ct__gil *g, struct gil_tstate *ts)
 {
     ts->gil_prev = NULL;
     ts->gil_next = g->thread_states;
@@ -636,7 +647,7 @@ static void tstates_free(void *head)
         return;                    /* stale, from a fork (platform/os.h) */
     ct_lock_acquire(&registry_lock);
     for (struct gil_tstate *t = ts; t; t = t->thread_next) {
-        ct_gil_t *g = tstate_gil(t);
+        struct ct__gil *g = tstate_gil(t);
         if (g)
             tstate_unlink(g, t);
     }
@@ -648,15 +659,10 @@ static void tstates_free(void *head)
     my_states = NULL;
 }
 
-CT__COLD static void fatal(const char *what)
-{
-    fprintf(stderr, "cthreading: %s\n", what);
-    abort();
-}
-
-CT__NOINLINE static struct gil_tstate *tstate_create(ct_gil_t *g)
+CT__NOINLINE static struct gil_tstate *tstate_create(struct ct__gil *g)
 {
     struct gil_tstate *ts;
+    int rc;
 
     for (ts = my_states; ts; ts = ts->thread_next)   /* reuse a detached one */
         if (tstate_gil(ts) == NULL)
@@ -664,10 +670,10 @@ CT__NOINLINE static struct gil_tstate *tstate_create(ct_gil_t *g)
     if (ts == NULL) {
         ts = calloc(1, sizeof *ts);
         if (ts == NULL)
-            fatal("ct_gil_ensure: out of memory for the per-thread state");
+            ct__fatal("ct_gil_ensure: calloc of the per-thread state", ENOMEM);
         ts->thread_next = my_states;
-        if (ct__os_tls_set(&tstate_slot, ts) != CT_OK)
-            fatal("ct_gil_ensure: cannot store the per-thread state");
+        if ((rc = ct__os_tls_set(&tstate_slot, ts)) != CT_OK)
+            ct__fatal("ct_gil_ensure: storing the per-thread state in its OS slot", rc);
         my_states = ts;
     }
     ts->depth = 0;
@@ -678,7 +684,7 @@ CT__NOINLINE static struct gil_tstate *tstate_create(ct_gil_t *g)
     return ts;
 }
 
-static inline struct gil_tstate *tstate_find(const ct_gil_t *g)
+static inline struct gil_tstate *tstate_find(const struct ct__gil *g)
 {
     for (struct gil_tstate *ts = my_states; ts; ts = ts->thread_next)
         if (tstate_gil(ts) == g)
@@ -686,8 +692,9 @@ static inline struct gil_tstate *tstate_find(const ct_gil_t *g)
     return NULL;
 }
 
-ct_gil_state_t ct_gil_ensure(ct_gil_t *g)
+ct_gil_state_t ct_gil_ensure(ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     struct gil_tstate *ts;
     uint64_t me;
     ct_gil_state_t st = CT_GIL_STATE_LOCKED;
@@ -705,8 +712,9 @@ ct_gil_state_t ct_gil_ensure(ct_gil_t *g)
     return st;
 }
 
-int ct_gil_release_state(ct_gil_t *g, ct_gil_state_t st)
+int ct_gil_release_state(ct_gil_t *handle, ct_gil_state_t st)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     struct gil_tstate *ts;
 
     assert(g != NULL);
@@ -732,13 +740,13 @@ int ct_gil_release_state(ct_gil_t *g, ct_gil_state_t st)
 static void gil_fork_prepare(void)
 {
     ct_lock_acquire(&registry_lock);
-    for (ct_gil_t *g = registry_head; g; g = g->registry_next)
+    for (struct ct__gil *g = registry_head; g; g = g->registry_next)
         ct_lock_acquire(&g->queue_lock);
 }
 
 static void gil_fork_parent(void)
 {
-    for (ct_gil_t *g = registry_head; g; g = g->registry_next)
+    for (struct ct__gil *g = registry_head; g; g = g->registry_next)
         ct_lock_release(&g->queue_lock);
     ct_lock_release(&registry_lock);
 }
@@ -750,12 +758,12 @@ static void gil_fork_child(void)
 {
     uint64_t me = ct_thread_ident();
 
-    for (ct_gil_t *g = registry_head; g; g = g->registry_next) {
-        bool held = (ct__load_relaxed(state_word(g)) & LOCKED) != 0;
+    for (struct ct__gil *g = registry_head; g; g = g->registry_next) {
+        bool held = (ct__load_relaxed(state_word(g)) & CT__GIL_LOCKED) != 0;
         bool mine = load64(&g->holder) == me;
         g->queue_head = g->queue_tail = NULL;
         ct__store_relaxed(CT__A32(&g->drop_request), 0);
-        ct__store_relaxed(state_word(g), held ? LOCKED : 0u);
+        ct__store_relaxed(state_word(g), held ? CT__GIL_LOCKED : 0u);
         store64(&g->holder, held ? me : 0);
         if (held)
             g->last_holder = me;
@@ -768,11 +776,11 @@ static void gil_fork_child(void)
         store64(&g->stat_thread_states, 0);
     }
     for (struct gil_tstate *ts = my_states; ts; ts = ts->thread_next) {
-        ct_gil_t *g = tstate_gil(ts);
+        struct ct__gil *g = tstate_gil(ts);
         if (g)
             tstate_link(g, ts);
     }
-    for (ct_gil_t *g = registry_head; g; g = g->registry_next)
+    for (struct ct__gil *g = registry_head; g; g = g->registry_next)
         ct__fork_child_unlock(&g->queue_lock);
     ct__fork_child_unlock(&registry_lock);
 }
@@ -781,43 +789,37 @@ const struct ct__fork_hooks ct__gil_fork_hooks = {
     gil_fork_prepare, gil_fork_parent, gil_fork_child,
 };
 
-/* Creates the OS slot and registers the fork handler, once per process. */
-static int global_init(void)
+/* Creates the OS slot and registers the fork handler: once per process
+ * (slot_once, run with registry_lock held, so a fork, whose prepare takes
+ * registry_lock, never finds it running).  A failure is retried by the next
+ * ct_gil_init. */
+static int slot_create(void *unused)
 {
-    _Atomic uint32_t *w = CT__A32(&once_word);
-    uint32_t s = ct__load_acquire(w);
+    int rc;
 
-    while (s != 2) {
-        if (s == 0 && atomic_compare_exchange_strong_explicit(w, &s, 1, memory_order_acquire,
-                                                              memory_order_acquire)) {
-            int rc = ct__os_tls_create(&tstate_slot, tstates_free);
-            if (rc == CT_OK)
-                ct__fork_ready();
-            ct__store_release(w, rc == CT_OK ? 2u : 0u);
-            ct_wake_all(&once_word);
-            return rc;
-        }
-        if (s == 1)
-            (void)ct__wait_until(&once_word, 1, CT__NO_DEADLINE);
-        s = ct__load_acquire(w);
-    }
-    return CT_OK;
+    (void)unused;
+    if ((rc = ct__os_tls_create(&tstate_slot, tstates_free)) == CT_OK)
+        ct__fork_ready();
+    return rc;
 }
 
-int ct_gil_init(ct_gil_t *g, int mode)
+int ct_gil_init(ct_gil_t *handle, int mode)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     int rc;
 
     assert(g != NULL);
     if (mode != CT_GIL_CLASSIC && mode != CT_GIL_PRIORITY)
         return CT_EINVAL;
-    if ((rc = global_init()) != CT_OK)
+    ct_lock_acquire(&registry_lock);
+    if ((rc = ct__once(&slot_once, slot_create, NULL)) != CT_OK) {
+        ct_lock_release(&registry_lock);
         return rc;
+    }
     memset(g, 0, sizeof *g);
     g->mode = (uint32_t)mode;
     g->interval_ns = CT_GIL_DEFAULT_INTERVAL;
     CT__TSAN_CREATE(g, 0);
-    ct_lock_acquire(&registry_lock);
     g->registry_next = registry_head;
     if (registry_head)
         registry_head->registry_prev = g;
@@ -826,8 +828,9 @@ int ct_gil_init(ct_gil_t *g, int mode)
     return CT_OK;
 }
 
-int ct_gil_destroy(ct_gil_t *g)
+int ct_gil_destroy(ct_gil_t *handle)
 {
+    struct ct__gil *g = ct__gil_of(handle);
     uint64_t holder;
 
     assert(g != NULL);
@@ -838,8 +841,8 @@ int ct_gil_destroy(ct_gil_t *g)
     }
     ct_lock_acquire(&g->queue_lock);
     holder = load64(&g->holder);
-    if (g->queue_head != NULL || (ct__load_relaxed(state_word(g)) & QUEUED) ||
-        ((ct__load_relaxed(state_word(g)) & LOCKED) && holder != ct_thread_ident())) {
+    if (g->queue_head != NULL || (ct__load_relaxed(state_word(g)) & CT__GIL_QUEUED) ||
+        ((ct__load_relaxed(state_word(g)) & CT__GIL_LOCKED) && holder != ct_thread_ident())) {
         ct_lock_release(&g->queue_lock);
         ct_lock_release(&registry_lock);
         return CT_EBUSY;                 /* waited for, or held by another thread */
@@ -855,7 +858,7 @@ int ct_gil_destroy(ct_gil_t *g)
         g->registry_next->registry_prev = g->registry_prev;
     ct_lock_release(&g->queue_lock);
     ct_lock_release(&registry_lock);
-    if (ct__load_relaxed(state_word(g)) & LOCKED) {
+    if (ct__load_relaxed(state_word(g)) & CT__GIL_LOCKED) {
         /* Held by the caller (a finalising interpreter): released by the
          * destroy, for ThreadSanitizer too. */
         (void)CT__TSAN_PRE_UNLOCK(g, 0);

@@ -1,6 +1,6 @@
 /* Queue: queue.Queue / LifoQueue / PriorityQueue over one Lock and per-waiter nodes.
  *
- * Fields (ct_queue_t), all guarded by `lock`:
+ * Fields (struct ct__queue, internal/queue.h), all guarded by `lock`:
  *   kind        CT_QUEUE_FIFO / LIFO / PRIORITY; anything else (or PRIORITY
  *               without cmp) makes every call return CT_EINVAL.
  *   shutdown    0 = open, SHUT_DRAIN or SHUT_IMMEDIATE (the last call).
@@ -26,7 +26,7 @@
  * putter's item in.  Each transfer changes one node's word and wakes only
  * that thread: no thundering herd, and service in arrival order.
  *
- * Node word (struct ct_queue_waiter.state):
+ * Node word (struct ct__queue_waiter.state):
  *   WAITING  0  queued; its thread spins on the word
  *   SLEEPING 1  queued; its thread may sleep on the word (or does)
  *   SERVED   2  dequeued by another thread: the item was handed over (getter),
@@ -58,6 +58,7 @@
 
 #include "cthreading/queue.h"
 #include "internal/atomic.h"
+#include "internal/clock.h"
 #include "internal/platform.h"
 #include "internal/queue.h"
 #include "internal/spin.h"
@@ -71,8 +72,8 @@ enum { SHUT_DRAIN = 1, SHUT_IMMEDIATE = 2 };
  * in a few steps. */
 #define FIRST_CAPACITY 8u
 
-struct ct_queue_waiter {
-    struct ct_queue_waiter *next, *prev;
+struct ct__queue_waiter {
+    struct ct__queue_waiter *next, *prev;
     void *item;                  /* getter: the item handed over; putter: its item */
     uint32_t state;
 };
@@ -110,19 +111,19 @@ static inline void wake(const uint32_t *addr)
 
 /* ---- the slot array (lock held) --------------------------------------------------- */
 
-static bool valid(const ct_queue_t *q)
+static bool valid(const struct ct__queue *q)
 {
     return q->kind == CT_QUEUE_FIFO || q->kind == CT_QUEUE_LIFO ||
            (q->kind == CT_QUEUE_PRIORITY && q->cmp != NULL);
 }
 
-static bool is_full(const ct_queue_t *q)
+static bool is_full(const struct ct__queue *q)
 {
     return q->maxsize != 0 && q->count >= q->maxsize;
 }
 
 /* Makes room for one more item.  Returns CT_OK or CT_ENOMEM (q unchanged). */
-static int reserve(ct_queue_t *q)
+static int reserve(struct ct__queue *q)
 {
     size_t cap = q->capacity, next;
     void **slots;
@@ -154,13 +155,13 @@ static int reserve(ct_queue_t *q)
     return CT_OK;
 }
 
-static inline bool before(const ct_queue_t *q, void *a, void *b)
+static inline bool before(const struct ct__queue *q, void *a, void *b)
 {
     return q->cmp(a, b) < 0;
 }
 
 /* Stores an item; room was reserved. */
-static void store(ct_queue_t *q, void *item)
+static void store(struct ct__queue *q, void *item)
 {
     void **s = q->slots;
 
@@ -192,7 +193,7 @@ static void store(ct_queue_t *q, void *item)
 }
 
 /* Removes the next item; count > 0. */
-static void *take(ct_queue_t *q)
+static void *take(struct ct__queue *q)
 {
     void **s = q->slots;
     void *item;
@@ -228,9 +229,9 @@ static void *take(ct_queue_t *q)
 
 /* ---- lists of blocked callers (lock held) ------------------------------------------ */
 
-static void enqueue(struct ct_queue_waiter **list, struct ct_queue_waiter *w)
+static void enqueue(struct ct__queue_waiter **list, struct ct__queue_waiter *w)
 {
-    struct ct_queue_waiter *h = *list;
+    struct ct__queue_waiter *h = *list;
     if (h == NULL) {
         w->next = w->prev = w;
         *list = w;
@@ -242,7 +243,7 @@ static void enqueue(struct ct_queue_waiter **list, struct ct_queue_waiter *w)
     }
 }
 
-static void unlink_waiter(struct ct_queue_waiter **list, struct ct_queue_waiter *w)
+static void unlink_waiter(struct ct__queue_waiter **list, struct ct__queue_waiter *w)
 {
     if (w->next == w) {
         *list = NULL;
@@ -255,9 +256,9 @@ static void unlink_waiter(struct ct_queue_waiter **list, struct ct_queue_waiter 
 }
 
 /* Dequeues the oldest node of a non-empty list. */
-static struct ct_queue_waiter *pop_oldest(struct ct_queue_waiter **list)
+static struct ct__queue_waiter *pop_oldest(struct ct__queue_waiter **list)
 {
-    struct ct_queue_waiter *w = *list;
+    struct ct__queue_waiter *w = *list;
     unlink_waiter(list, w);
     return w;
 }
@@ -265,22 +266,22 @@ static struct ct_queue_waiter *pop_oldest(struct ct_queue_waiter **list)
 /* Gives a dequeued node its final state.  Returns the address to wake (after
  * the caller lets go of the lock, if it can), or NULL if the node's thread is
  * still spinning.  The node's memory must not be touched afterwards. */
-static const uint32_t *finish(struct ct_queue_waiter *w, uint32_t state)
+static const uint32_t *finish(struct ct__queue_waiter *w, uint32_t state)
 {
     uint32_t old = atomic_exchange_explicit(CT__A32(&w->state), state, memory_order_release);
     return old == SLEEPING ? &w->state : NULL;
 }
 
 /* Finishes every node of a list (emptied), waking each one at once. */
-static void finish_all(struct ct_queue_waiter **list, uint32_t state)
+static void finish_all(struct ct__queue_waiter **list, uint32_t state)
 {
-    struct ct_queue_waiter *first = *list, *w = first;
+    struct ct__queue_waiter *first = *list, *w = first;
 
     if (first == NULL)
         return;
     *list = NULL;
     for (;;) {
-        struct ct_queue_waiter *next = w->next;  /* read before w may vanish */
+        struct ct__queue_waiter *next = w->next;  /* read before w may vanish */
         const uint32_t *addr = finish(w, state);
         if (addr != NULL)
             ct_wake_one(addr);
@@ -296,7 +297,7 @@ static void finish_all(struct ct_queue_waiter **list, uint32_t state)
  * passes.  Returns the node's final state, or WAITING/SLEEPING after a
  * timeout (the node may have been finished meanwhile: the caller decides
  * under the lock). */
-static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
+static uint32_t park(struct ct__queue_waiter *w, int64_t deadline)
 {
     _Atomic uint32_t *s = CT__A32(&w->state);
     bool rebound = woke_sleeper;
@@ -334,7 +335,7 @@ static uint32_t park(struct ct_queue_waiter *w, int64_t deadline)
 
 /* Blocks the caller on `list` (lock held on entry, released on return).
  * Returns SERVED or SHUT, or WAITING after a timeout (node dequeued). */
-static uint32_t block(ct_queue_t *q, struct ct_queue_waiter **list, struct ct_queue_waiter *w,
+static uint32_t block(struct ct__queue *q, struct ct__queue_waiter **list, struct ct__queue_waiter *w,
                       int64_t deadline)
 {
     uint32_t st;
@@ -360,7 +361,7 @@ static uint32_t block(ct_queue_t *q, struct ct_queue_waiter **list, struct ct_qu
 /* Common entry of the blocking calls: checks the timeout, takes the lock and
  * checks the queue.  Returns CT_OK with the lock held, or the error (bad
  * timeout, CT_EINVAL for a queue not initialised) with the lock not held. */
-static int enter(ct_queue_t *q, int64_t timeout_ns)
+static int enter(struct ct__queue *q, int64_t timeout_ns)
 {
     int rc;
 
@@ -376,16 +377,17 @@ static int enter(ct_queue_t *q, int64_t timeout_ns)
 
 /* Hands `item` to the oldest blocked getter (lock held, getters not empty;
  * the queue is empty).  Returns what finish() returns. */
-static const uint32_t *serve_getter(ct_queue_t *q, void *item)
+static const uint32_t *serve_getter(struct ct__queue *q, void *item)
 {
-    struct ct_queue_waiter *g = pop_oldest(&q->getters);
+    struct ct__queue_waiter *g = pop_oldest(&q->getters);
     g->item = item;
     q->unfinished++;
     return finish(g, SERVED);
 }
 
-int ct_queue_init(ct_queue_t *q, int kind, size_t maxsize, int (*cmp)(const void *, const void *))
+int ct_queue_init(ct_queue_t *handle, int kind, size_t maxsize, int (*cmp)(const void *, const void *))
 {
+    struct ct__queue *q = ct__queue_of(handle);
     assert(q != NULL);
     if (kind != CT_QUEUE_FIFO && kind != CT_QUEUE_LIFO && kind != CT_QUEUE_PRIORITY)
         return CT_EINVAL;
@@ -398,9 +400,10 @@ int ct_queue_init(ct_queue_t *q, int kind, size_t maxsize, int (*cmp)(const void
     return CT_OK;
 }
 
-int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
+int ct_queue_put(ct_queue_t *handle, void *item, int64_t timeout_ns)
 {
-    struct ct_queue_waiter w;
+    struct ct__queue *q = ct__queue_of(handle);
+    struct ct__queue_waiter w;
     const uint32_t *to_wake = NULL;
     int64_t deadline = CT__NO_DEADLINE;
     int rc;
@@ -420,8 +423,7 @@ int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
     } else if (timeout_ns == 0) {
         rc = CT_ETIMEDOUT;
     } else {
-        if (timeout_ns != CT_FOREVER)
-            (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+        deadline = ct__deadline_of(timeout_ns);   /* validated by enter() */
         w.item = item;
         switch (block(q, &q->putters, &w, deadline)) {
         case SERVED: return CT_OK;
@@ -435,9 +437,10 @@ int ct_queue_put(ct_queue_t *q, void *item, int64_t timeout_ns)
     return rc;
 }
 
-int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
+int ct_queue_get(ct_queue_t *handle, void **item, int64_t timeout_ns)
 {
-    struct ct_queue_waiter w;
+    struct ct__queue *q = ct__queue_of(handle);
+    struct ct__queue_waiter w;
     const uint32_t *to_wake = NULL;
     int64_t deadline = CT__NO_DEADLINE;
     int rc;
@@ -448,7 +451,7 @@ int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
     if (q->count > 0) {
         *item = take(q);
         if (q->putters != NULL) {          /* (P): a slot just freed; room exists */
-            struct ct_queue_waiter *p = pop_oldest(&q->putters);
+            struct ct__queue_waiter *p = pop_oldest(&q->putters);
             store(q, p->item);
             q->unfinished++;
             to_wake = finish(p, SERVED);
@@ -458,8 +461,7 @@ int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
     } else if (timeout_ns == 0) {
         rc = CT_ETIMEDOUT;
     } else {
-        if (timeout_ns != CT_FOREVER)
-            (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+        deadline = ct__deadline_of(timeout_ns);   /* validated by enter() */
         switch (block(q, &q->getters, &w, deadline)) {
         case SERVED:
             *item = w.item;
@@ -476,8 +478,9 @@ int ct_queue_get(ct_queue_t *q, void **item, int64_t timeout_ns)
     return rc;
 }
 
-size_t ct_queue_qsize(ct_queue_t *q)
+size_t ct_queue_qsize(ct_queue_t *handle)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     size_t n;
 
     assert(q != NULL);
@@ -487,13 +490,14 @@ size_t ct_queue_qsize(ct_queue_t *q)
     return n;
 }
 
-bool ct_queue_empty(ct_queue_t *q)
+bool ct_queue_empty(ct_queue_t *handle)
 {
-    return ct_queue_qsize(q) == 0;
+    return ct_queue_qsize(handle) == 0;
 }
 
-bool ct_queue_full(ct_queue_t *q)
+bool ct_queue_full(ct_queue_t *handle)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     bool full;
 
     assert(q != NULL);
@@ -503,8 +507,9 @@ bool ct_queue_full(ct_queue_t *q)
     return full;
 }
 
-int ct_queue_task_done(ct_queue_t *q)
+int ct_queue_task_done(ct_queue_t *handle)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     int rc = CT_OK;
 
     assert(q != NULL);
@@ -519,9 +524,10 @@ int ct_queue_task_done(ct_queue_t *q)
     return rc;
 }
 
-int ct_queue_join(ct_queue_t *q, int64_t timeout_ns)
+int ct_queue_join(ct_queue_t *handle, int64_t timeout_ns)
 {
-    struct ct_queue_waiter w;
+    struct ct__queue *q = ct__queue_of(handle);
+    struct ct__queue_waiter w;
     int64_t deadline = CT__NO_DEADLINE;
     int rc;
 
@@ -532,8 +538,7 @@ int ct_queue_join(ct_queue_t *q, int64_t timeout_ns)
         if (timeout_ns == 0) {
             rc = CT_ETIMEDOUT;
         } else {
-            if (timeout_ns != CT_FOREVER)
-                (void)ct__deadline_from_timeout(timeout_ns, &deadline);
+            deadline = ct__deadline_of(timeout_ns);   /* validated by enter() */
             w.item = NULL;
             return block(q, &q->joiners, &w, deadline) == SERVED ? CT_OK : CT_ETIMEDOUT;
         }
@@ -542,8 +547,9 @@ int ct_queue_join(ct_queue_t *q, int64_t timeout_ns)
     return rc;
 }
 
-int ct_queue_shutdown(ct_queue_t *q, bool immediate)
+int ct_queue_shutdown(ct_queue_t *handle, bool immediate)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     int rc = CT_OK;
 
     assert(q != NULL);
@@ -569,8 +575,9 @@ int ct_queue_shutdown(ct_queue_t *q, bool immediate)
     return rc;
 }
 
-int ct_queue_destroy(ct_queue_t *q)
+int ct_queue_destroy(ct_queue_t *handle)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     void **slots;
 
     assert(q != NULL);
@@ -586,7 +593,6 @@ int ct_queue_destroy(ct_queue_t *q)
     slots = q->slots;
     q->kind = CT_QUEUE_FIFO;
     q->shutdown = 0;
-    q->reserved = 0;
     q->slots = NULL;
     q->capacity = q->head = q->count = q->maxsize = 0;
     q->unfinished = 0;
@@ -598,9 +604,10 @@ int ct_queue_destroy(ct_queue_t *q)
 
 /* ---- white-box hooks (internal/queue.h) ------------------------------------------------------ */
 
-size_t ct__queue_blocked(ct_queue_t *q, enum ct__queue_list which)
+size_t ct__queue_blocked(ct_queue_t *handle, enum ct__queue_list which)
 {
-    struct ct_queue_waiter *first, *w;
+    struct ct__queue *q = ct__queue_of(handle);
+    struct ct__queue_waiter *first, *w;
     size_t n = 0;
 
     ct_lock_acquire(&q->lock);
@@ -616,8 +623,9 @@ size_t ct__queue_blocked(ct_queue_t *q, enum ct__queue_list which)
     return n;
 }
 
-int ct__queue_put_handoff(ct_queue_t *q, void *item, int *handed)
+int ct__queue_put_handoff(ct_queue_t *handle, void *item, int *handed)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     const uint32_t *to_wake = NULL;
     int rc = CT_OK;
 
@@ -642,8 +650,9 @@ int ct__queue_put_handoff(ct_queue_t *q, void *item, int *handed)
     return rc;
 }
 
-size_t ct__queue_capacity(ct_queue_t *q)
+size_t ct__queue_capacity(ct_queue_t *handle)
 {
+    struct ct__queue *q = ct__queue_of(handle);
     size_t n;
 
     ct_lock_acquire(&q->lock);

@@ -16,7 +16,8 @@
  *   - exited service and worker threads put their record on svc.zombies; the
  *     next service thread (or the running one, each round) joins them.
  *
- * Timer state word (struct ct__timer.state), written under svc.lock only, read
+ * Timer state word (struct ct__timer.state; the values and bits are named
+ * CT__TIMER_<name> in internal/timer.h), written under svc.lock only, read
  * without it by ct_timer_is_alive and by joiners sleeping on it:
  *   bits 0..3  phase:  IDLE 0       never started
  *                      PENDING 1    in the heap
@@ -58,12 +59,6 @@
 #include "internal/timer.h"
 #include "platform/os.h"
 #include "wait/wait.h"
-
-enum { IDLE = 0, PENDING = 1, QUEUED = 2, RAN = 3, CANCELLED = 4 };
-#define PHASE_MASK   0x0000000fu
-#define RUNNING_ONE  0x00000100u
-#define RUNNING_MASK 0x0000ff00u
-#define WAITERS      0x80000000u
 
 /* The service thread exits after this long with no pending timer: long enough
  * that a program starting timers every second or so keeps one thread, short
@@ -122,8 +117,9 @@ static _Thread_local struct pool_thread *tl_worker;
 
 static inline bool alive_word(uint32_t s)
 {
-    uint32_t phase = s & PHASE_MASK;
-    return phase == PENDING || phase == QUEUED || (s & RUNNING_MASK) != 0;
+    uint32_t phase = s & CT__TIMER_PHASE_MASK;
+    return phase == CT__TIMER_PENDING || phase == CT__TIMER_QUEUED ||
+           (s & CT__TIMER_RUNNING_MASK) != 0;
 }
 
 /* Stores a new state (without WAITERS) under svc.lock; wakes joiners when the
@@ -134,17 +130,17 @@ static void store_state(struct ct__timer *t, uint32_t s)
     uint32_t old = ct__load_relaxed(w);
 
     if (alive_word(s)) {
-        ct__store_release(w, s | (old & WAITERS));
+        ct__store_release(w, s | (old & CT__TIMER_WAITERS));
     } else {
         ct__store_release(w, s);
-        if (old & WAITERS)
+        if (old & CT__TIMER_WAITERS)
             ct_wake_all(&t->state);
     }
 }
 
 static inline uint32_t state_of(const struct ct__timer *t)
 {
-    return ct__load_relaxed(CT__A32(&t->state)) & ~WAITERS;
+    return ct__load_relaxed(CT__A32(&t->state)) & ~CT__TIMER_WAITERS;
 }
 
 /* ---- heap --------------------------------------------------------------------------- */
@@ -328,7 +324,7 @@ static uint32_t fire_due_locked(int64_t now, bool *spawn)
     while (svc.size > 0 && svc.heap[0]->deadline <= now) {
         struct ct__timer *t = svc.heap[0];
         heap_remove(t);
-        store_state(t, QUEUED | (state_of(t) & RUNNING_MASK));
+        store_state(t, CT__TIMER_QUEUED | (state_of(t) & CT__TIMER_RUNNING_MASK));
         t->next = NULL;
         if (svc.ready_tail != NULL)
             svc.ready_tail->next = t;
@@ -428,7 +424,8 @@ static void worker_main(void *arg)
                 svc.ready_tail = NULL;
             svc.ready_len--;
             t->next = NULL;
-            store_state(t, RAN | ((state_of(t) & RUNNING_MASK) + RUNNING_ONE));
+            store_state(t, CT__TIMER_RAN |
+                               ((state_of(t) & CT__TIMER_RUNNING_MASK) + CT__TIMER_RUNNING_ONE));
             self->current = t;
             /* Others are due too and nobody else is idle: start a helper
              * before running a callback that may block. */
@@ -445,7 +442,7 @@ static void worker_main(void *arg)
 
             ct_lock_acquire(&svc.lock);
             self->current = NULL;
-            store_state(t, state_of(t) - RUNNING_ONE);
+            store_state(t, state_of(t) - CT__TIMER_RUNNING_ONE);
             continue;
         }
         uint32_t seen = ct__load_relaxed(CT__A32(&svc.work_word));
@@ -495,14 +492,14 @@ static void timer_fork_child(void)
     for (p = svc.workers; p != NULL; p = p->next)
         if (p->current != NULL)
             ct__store_relaxed(CT__A32(&p->current->state),
-                              ct__load_relaxed(CT__A32(&p->current->state)) & PHASE_MASK);
+                              ct__load_relaxed(CT__A32(&p->current->state)) & CT__TIMER_PHASE_MASK);
     for (uint32_t i = 0; i < svc.size; i++)
-        ct__store_relaxed(CT__A32(&svc.heap[i]->state), CANCELLED);
+        ct__store_relaxed(CT__A32(&svc.heap[i]->state), CT__TIMER_CANCELLED);
     for (struct ct__timer *t = svc.ready_head; t != NULL; t = t->next)
-        ct__store_relaxed(CT__A32(&t->state), CANCELLED);
+        ct__store_relaxed(CT__A32(&t->state), CT__TIMER_CANCELLED);
     if (me != NULL && me->current != NULL)
         ct__store_relaxed(CT__A32(&me->current->state),
-                          ct__load_relaxed(CT__A32(&me->current->state)) + RUNNING_ONE);
+                          ct__load_relaxed(CT__A32(&me->current->state)) + CT__TIMER_RUNNING_ONE);
     for (p = svc.workers; p != NULL; p = next) {
         next = p->next;
         if (p != me)
@@ -560,8 +557,8 @@ int ct_timer_start(ct_timer_t *timer, int64_t interval_ns, void (*fn)(void *), v
 
     fork_ready();
     ct_lock_acquire(&svc.lock);
-    phase = state_of(t) & PHASE_MASK;
-    if (phase == PENDING || phase == QUEUED) {
+    phase = state_of(t) & CT__TIMER_PHASE_MASK;
+    if (phase == CT__TIMER_PENDING || phase == CT__TIMER_QUEUED) {
         ct_lock_release(&svc.lock);
         return CT_EPERM;
     }
@@ -570,8 +567,8 @@ int ct_timer_start(ct_timer_t *timer, int64_t interval_ns, void (*fn)(void *), v
         return rc;
     }
     /* The lock was dropped: look at the timer again. */
-    phase = state_of(t) & PHASE_MASK;
-    if (phase == PENDING || phase == QUEUED) {
+    phase = state_of(t) & CT__TIMER_PHASE_MASK;
+    if (phase == CT__TIMER_PENDING || phase == CT__TIMER_QUEUED) {
         ct_lock_release(&svc.lock);
         return CT_EPERM;
     }
@@ -586,7 +583,7 @@ int ct_timer_start(ct_timer_t *timer, int64_t interval_ns, void (*fn)(void *), v
     t->next = NULL;
     svc.size++;
     sift_up(svc.size - 1, t);
-    store_state(t, PENDING | (state_of(t) & RUNNING_MASK));
+    store_state(t, CT__TIMER_PENDING | (state_of(t) & CT__TIMER_RUNNING_MASK));
     wake = t->heap_index == 0 && svc.service_sleeping && deadline < svc.service_deadline;
     if (wake) {
         svc.service_sleeping = false;      /* one wake is enough */
@@ -608,13 +605,13 @@ bool ct_timer_cancel(ct_timer_t *timer)
     fork_ready();
     ct_lock_acquire(&svc.lock);
     s = state_of(t);
-    phase = s & PHASE_MASK;
-    if (phase == PENDING) {
+    phase = s & CT__TIMER_PHASE_MASK;
+    if (phase == CT__TIMER_PENDING) {
         heap_remove(t);
-        store_state(t, CANCELLED | (s & RUNNING_MASK));
+        store_state(t, CT__TIMER_CANCELLED | (s & CT__TIMER_RUNNING_MASK));
         cancelled = true;
     } else {
-        cancelled = phase == IDLE || phase == CANCELLED;
+        cancelled = phase == CT__TIMER_IDLE || phase == CT__TIMER_CANCELLED;
     }
     ct_lock_release(&svc.lock);
     return cancelled;
@@ -642,8 +639,8 @@ int ct_timer_join(ct_timer_t *timer, int64_t timeout_ns)
             ct_lock_release(&svc.lock);
             return CT_EDEADLK;
         }
-        if (!(s & WAITERS)) {
-            s |= WAITERS;
+        if (!(s & CT__TIMER_WAITERS)) {
+            s |= CT__TIMER_WAITERS;
             ct__store_relaxed(CT__A32(&t->state), s);
         }
         ct_lock_release(&svc.lock);

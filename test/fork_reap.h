@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <cthreading.h>
+#include "helpers.h"   /* t_pause */
 
 /* Code ct_test_reap returns for a child that hung (was killed). */
 #define CT_TEST_REAP_HUNG 2000
@@ -36,7 +37,7 @@ static inline int ct_test_reap(pid_t pid, int64_t limit_ns, int64_t poll_ns)
             (void)waitpid(pid, &status, 0);
             return CT_TEST_REAP_HUNG;
         }
-        (void)ct_wait(&(uint32_t){0}, 0, poll_ns);
+        t_pause(poll_ns);
     }
     if (WIFEXITED(status))
         return WEXITSTATUS(status);

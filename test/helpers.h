@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <cthreading.h>
 #include "internal/platform.h"
@@ -19,6 +20,36 @@ static inline int64_t t_now(void) { return ct_now_ns(); }
  * nobody wakes).  Only ever to poll or to widen a race window, never to order
  * threads: order them with a flag, a count or a primitive. */
 static inline void t_pause(int64_t ns) { (void)ct_wait(&(uint32_t){0}, 0, ns); }
+
+/* Starts n threads t[0 .. n) running fn; thread i gets
+ * (char *)arg + i * stride as its argument (stride 0: they all get arg, e.g.
+ * one shared context; stride sizeof c[0]: each its own element of an array
+ * c).  Returns CT_OK, or the code of the first ct_thread_start that failed
+ * (the threads started before it keep running; a test asserts on the
+ * result and fails). */
+static inline int t_spawn_n(ct_thread_t *t, int n, void (*fn)(void *), void *arg, size_t stride)
+{
+    for (int i = 0; i < n; i++) {
+        void *a = stride ? (void *)((char *)arg + (size_t)i * stride) : arg;
+        int rc = ct_thread_start(&t[i], fn, a);
+        if (rc != CT_OK)
+            return rc;
+    }
+    return CT_OK;
+}
+
+/* Joins the threads t[0 .. n), each with no limit.  Returns CT_OK, or the
+ * code of the first join that failed (the others are still joined). */
+static inline int t_join_n(const ct_thread_t *t, int n)
+{
+    int first = CT_OK;
+    for (int i = 0; i < n; i++) {
+        int rc = ct_thread_join(&t[i], CT_FOREVER);
+        if (rc != CT_OK && first == CT_OK)
+            first = rc;
+    }
+    return first;
+}
 
 /* Polls `expr` (pausing 50 us between looks) until it is true or limit_ns
  * passed; evaluates to the final truth value of expr, so a test asserts on

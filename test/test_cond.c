@@ -28,7 +28,7 @@ static void fixture_init(struct fixture *f, enum kind k)
     /* DEFAULT: zero is already a valid Condition() */
 }
 
-static void pause_briefly(void) { ct_wait(&(uint32_t){0}, 0, CT_US(100)); }
+static void pause_briefly(void) { t_pause(CT_US(100)); }
 
 /* Polls *counter under the condition's lock until it reaches target (or 30 s
  * pass); returns the last value seen. */
@@ -218,8 +218,7 @@ static void check_notify(enum kind k)
 
     memset(&x, 0, sizeof x);
     fixture_init(&x.f, k);
-    for (int i = 0; i < N_NOTIFY; i++)
-        cr_assert_eq(ct_thread_start(&t[i], notify_worker, &x), CT_OK);
+    cr_assert_eq(t_spawn_n(t, N_NOTIFY, notify_worker, &x, 0), CT_OK);
     /* Entering is counted under the lock just before the wait, so once all
      * have entered and we hold the lock, all are queued. */
     cr_assert_eq(await_count(c, &x.entered1, N_NOTIFY), N_NOTIFY);
@@ -231,7 +230,7 @@ static void check_notify(enum kind k)
     ct_cond_release(c);
     cr_assert_eq(await_count(c, &x.n1, 3), 3);
     cr_assert_eq(await_count(c, &x.entered2, 3), 3);
-    ct_wait(&(uint32_t){0}, 0, CT_MS(5));          /* widen the window only */
+    t_pause(CT_MS(5));                             /* widen the window only */
     ct_cond_acquire(c);
     cr_assert_eq(x.n1, 3, "notify(3) woke %d", x.n1);
     cr_assert_eq(x.n2, 0);
@@ -253,8 +252,7 @@ static void check_notify(enum kind k)
     cr_assert_eq(ct_cond_notify_all(c), 2);
     x.phase = 3;
     ct_cond_release(c);
-    for (int i = 0; i < N_NOTIFY; i++)
-        cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+    cr_assert_eq(t_join_n(t, N_NOTIFY), CT_OK);
     check_results(x.res2, 0, 3, 2);
     check_results(x.res2, 3, 5, 3);
     cr_assert_eq(x.n2, 5);
@@ -310,8 +308,7 @@ Test(cond, notify_wakes_oldest_first, .timeout = 120)
         ct_thread_t t[N_FIFO];
         memset(&x, 0, sizeof x);
         fixture_init(&x.f, (enum kind)k);
-        for (int i = 0; i < N_FIFO; i++)
-            cr_assert_eq(ct_thread_start(&t[i], fifo_worker, &x), CT_OK);
+        cr_assert_eq(t_spawn_n(t, N_FIFO, fifo_worker, &x, 0), CT_OK);
         cr_assert_eq(await_count(&x.f.c, &x.entered, N_FIFO), N_FIFO);
         for (int i = 0; i < N_FIFO; i++) {
             ct_cond_acquire(&x.f.c);
@@ -319,8 +316,7 @@ Test(cond, notify_wakes_oldest_first, .timeout = 120)
             ct_cond_release(&x.f.c);
             cr_assert_eq(await_count(&x.f.c, &x.n_woken, i + 1), i + 1);
         }
-        for (int i = 0; i < N_FIFO; i++)
-            cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+        cr_assert_eq(t_join_n(t, N_FIFO), CT_OK);
         for (int i = 0; i < N_FIFO; i++) {
             cr_assert_eq(x.woken[i], i, "kind %d: wake %d went to waiter %d", k, i, x.woken[i]);
             cr_assert_eq(x.rc[i], CT_OK);
@@ -358,10 +354,8 @@ Test(cond, wait_timeouts, .timeout = 120)
         ct_thread_t t[N_TIMEOUT];
         memset(&x, 0, sizeof x);
         fixture_init(&x.f, (enum kind)k);
-        for (int i = 0; i < N_TIMEOUT; i++)
-            cr_assert_eq(ct_thread_start(&t[i], timeout_worker, &x), CT_OK);
-        for (int i = 0; i < N_TIMEOUT; i++)
-            cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+        cr_assert_eq(t_spawn_n(t, N_TIMEOUT, timeout_worker, &x, 0), CT_OK);
+        cr_assert_eq(t_join_n(t, N_TIMEOUT), CT_OK);
         for (int i = 0; i < N_TIMEOUT; i++) {
             cr_assert_eq(x.rc[i], CT_ETIMEDOUT, "no spurious wake-up");
             cr_assert_geq(x.took[i], CT_MS(100));
@@ -671,12 +665,9 @@ Test(cond, bounded_buffer_stress, .timeout = 300)
     ct_cond_init(&b.not_full, &b.lock);
     ct_cond_init(&b.not_empty, &b.lock);
     b.producers_left = BB_PRODUCERS;
-    for (int i = 0; i < BB_CONSUMERS; i++)
-        cr_assert_eq(ct_thread_start(&t[i], consumer, &b), CT_OK);
-    for (int i = 0; i < BB_PRODUCERS; i++)
-        cr_assert_eq(ct_thread_start(&t[BB_CONSUMERS + i], producer, &b), CT_OK);
-    for (int i = 0; i < BB_PRODUCERS + BB_CONSUMERS; i++)
-        cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+    cr_assert_eq(t_spawn_n(t, BB_CONSUMERS, consumer, &b, 0), CT_OK);
+    cr_assert_eq(t_spawn_n(t + BB_CONSUMERS, BB_PRODUCERS, producer, &b, 0), CT_OK);
+    cr_assert_eq(t_join_n(t, BB_PRODUCERS + BB_CONSUMERS), CT_OK);
     cr_assert_eq(b.consumed, n);
     cr_assert_eq(b.sum, n * (n + 1) / 2);
     cr_assert_eq(b.count, 0);
@@ -747,10 +738,8 @@ static void run_race(enum kind k)
     memset(&x, 0, sizeof x);
     fixture_init(&x.f, k);
     cr_assert_eq(ct_thread_start(&n, race_notifier, &x), CT_OK);
-    for (int i = 0; i < RACE_WAITERS; i++)
-        cr_assert_eq(ct_thread_start(&w[i], race_waiter, &x), CT_OK);
-    for (int i = 0; i < RACE_WAITERS; i++)
-        cr_assert_eq(ct_thread_join(&w[i], CT_FOREVER), CT_OK);
+    cr_assert_eq(t_spawn_n(w, RACE_WAITERS, race_waiter, &x, 0), CT_OK);
+    cr_assert_eq(t_join_n(w, RACE_WAITERS), CT_OK);
     atomic_store(&x.stop, 1);
     cr_assert_eq(ct_thread_join(&n, CT_FOREVER), CT_OK);
     cr_assert_eq(x.bad, 0);

@@ -11,21 +11,20 @@
 #endif
 #include "ct_test.h"
 #include "helpers.h"
+#include "internal/gil.h"   /* white-box: the real layout and the state bits */
 
 static const int modes[] = { CT_GIL_CLASSIC, CT_GIL_PRIORITY };
 #define FOR_EACH_MODE(m) for (size_t mi_ = 0; mi_ < 2; mi_++) for (int m = modes[mi_], once_ = 1; once_; once_ = 0)
 
-/* White-box: the QUEUED bit of the state word (src/gil.c). */
+/* White-box: the QUEUED bit of the state word (internal/gil.h). */
 static bool someone_queued(ct_gil_t *g)
 {
-    return (atomic_load((_Atomic uint32_t *)&g->state) & 2u) != 0;
+    return (atomic_load((_Atomic uint32_t *)&ct__gil_of(g)->state) & CT__GIL_QUEUED) != 0;
 }
 
 static void await_queued(ct_gil_t *g)
 {
-    int64_t end = t_now() + CT_SEC(30);
-    while (!someone_queued(g) && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+    (void)T_AWAIT(someone_queued(g), CT_SEC(30));
 }
 
 Test(gil, init_defaults_and_destroy)
@@ -136,7 +135,7 @@ static void poll_until_pending(void *p)
     struct poller_ctx *c = p;
     int64_t end = t_now() + CT_SEC(30);
     while ((c->rc = ct_gil_poll(c->g)) == 0 && t_now() < end)
-        ct_wait(&(uint32_t){0}, 0, CT_US(50));
+        t_pause(CT_US(50));
 }
 
 Test(gil, poll_by_non_holder_is_eperm, .timeout = 60)
@@ -230,10 +229,8 @@ Test(gil, mutual_exclusion_8_threads, .timeout = 120)
         memset(&c, 0, sizeof c);
         cr_assert_eq(ct_gil_init(&c.g, m), CT_OK);
         cr_assert_eq(ct_gil_set_switch_interval(&c.g, CT_US(200)), CT_OK);
-        for (int i = 0; i < MX_THREADS; i++)
-            cr_assert_eq(ct_thread_start(&t[i], mx_body, &c), CT_OK);
-        for (int i = 0; i < MX_THREADS; i++)
-            cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+        cr_assert_eq(t_spawn_n(t, MX_THREADS, mx_body, &c, 0), CT_OK);
+        cr_assert_eq(t_join_n(t, MX_THREADS), CT_OK);
         cr_assert_eq(c.counter, (long)MX_THREADS * MX_ITERS, "lost updates (mode %d)", m);
         cr_assert_eq(atomic_load(&c.violations), 0);
         cr_assert_not(ct_gil_held(&c.g));
@@ -302,7 +299,7 @@ static void taker(void *p)
          * thread would simply re-take the GIL it just released, as in CPython). */
         int64_t end = t_now() + CT_SEC(30);
         while (atomic_load(&k->cpu->retakes) < i + 1 && t_now() < end)
-            ct_wait(&(uint32_t){0}, 0, CT_US(20));
+            t_pause(CT_US(20));
     }
 }
 
@@ -444,7 +441,7 @@ Test(gil, two_cpu_threads_share, .timeout = 60)
         /* Run until each got at least 5 drops' worth of switches. */
         int64_t end = t_now() + CT_SEC(30);
         do {
-            ct_wait(&(uint32_t){0}, 0, CT_MS(5));
+            t_pause(CT_MS(5));
             ct_gil_stats(&g, &st);
         } while (st.forced_drops < 10 && t_now() < end);
         atomic_store(&s.stop, 1);
@@ -514,10 +511,8 @@ Test(gil, ensure_nesting_from_foreign_threads_state_freed, .timeout = 60)
             cr_assert_eq(pthread_join(t[i], NULL), 0);
 #else
         ct_thread_t t[ENSURE_THREADS];
-        for (int i = 0; i < ENSURE_THREADS; i++)
-            cr_assert_eq(ct_thread_start(&t[i], ensure_body_ct, &c[i]), CT_OK);
-        for (int i = 0; i < ENSURE_THREADS; i++)
-            cr_assert_eq(ct_thread_join(&t[i], CT_FOREVER), CT_OK);
+        cr_assert_eq(t_spawn_n(t, ENSURE_THREADS, ensure_body_ct, c, sizeof c[0]), CT_OK);
+        cr_assert_eq(t_join_n(t, ENSURE_THREADS), CT_OK);
 #endif
         (void)ensure_body_ct;
         for (int i = 0; i < ENSURE_THREADS; i++) {
@@ -635,7 +630,7 @@ Test(gil, stats_wait_time, .timeout = 60)
         cr_assert_eq(ct_gil_acquire(&g), CT_OK);
         cr_assert_eq(ct_thread_start(&t, acquire_release, &w), CT_OK);
         await_queued(&g);
-        ct_wait(&(uint32_t){0}, 0, CT_MS(20));      /* widen: the waiter waits longer */
+        t_pause(CT_MS(20));                         /* widen: the waiter waits longer */
         cr_assert_eq(atomic_load(&w.done), 0, "got a held GIL");
         cr_assert_eq(ct_gil_release(&g), CT_OK);
         cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "ct_test.h"
 #include "helpers.h"
+#include "internal/gil.h"   /* white-box: the GIL state bits */
 
 /* ---- Local: a zeroed key -------------------------------------------------------- */
 
@@ -93,7 +94,7 @@ static void gil_waiter(void *p)
 
 static bool gil_queued(ct_gil_t *g)            /* white-box: the QUEUED bit */
 {
-    return (atomic_load((_Atomic uint32_t *)&g->state) & 2u) != 0;
+    return (atomic_load((_Atomic uint32_t *)&ct__gil_of(g)->state) & CT__GIL_QUEUED) != 0;
 }
 
 Test(misuse, gil_destroy_in_use_is_ebusy, .timeout = 60)

@@ -41,11 +41,12 @@
 extern "C" {
 #endif
 
+/* Private fields: touched only by the calls below (zeroed: CT_COND_INIT). */
 typedef struct ct_cond {
-    uintptr_t lock;      /* the bound lock (tagged) or 0 = own; see src/cond.c */
+    uintptr_t lock;      /* the bound lock (tagged offset) or 0 = own */
     union {
         void *waiters;   /* oldest waiter of the FIFO queue, or NULL */
-        uint32_t words[2]; /* inside a region of shared memory: see src/cond.c */
+        uint32_t words[2]; /* inside a region of shared memory */
     } q;
     union {
         ct_rlock_t own;  /* the condition's own RLock (lock == 0) */

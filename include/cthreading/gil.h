@@ -60,22 +60,12 @@ extern "C" {
 /* Default switch interval: CPython's sys.getswitchinterval() == 0.005 s. */
 #define CT_GIL_DEFAULT_INTERVAL CT_MS(5)
 
-/* Treat as opaque; the encoding of the words is documented in src/gil.c. */
+/* One interpreter lock: caller-owned storage, set up by ct_gil_init (there is
+ * no static initializer: a GIL joins a process-wide registry when it is
+ * initialised).  Opaque: the library alone reads and writes it.  136 bytes,
+ * aligned for 64-bit words. */
 typedef struct ct_gil {
-    uint32_t state;           /* LOCKED / QUEUED bits */
-    uint32_t drop_request;    /* the eval-breaker word ct_gil_poll loads */
-    ct_lock_t queue_lock;     /* guards the waiter queue */
-    uint32_t mode;            /* CT_GIL_CLASSIC or CT_GIL_PRIORITY */
-    uint64_t holder;          /* ct_thread_ident of the holder, 0 if free */
-    uint64_t last_holder;     /* ident of the latest holder */
-    uint64_t takes;           /* CPython's switch_number: every take counts */
-    int64_t interval_ns;      /* switch interval */
-    void *queue_head;         /* waiters, oldest first (queue_lock) */
-    void *queue_tail;
-    void *thread_states;      /* per-thread states of this GIL (registry lock) */
-    struct ct_gil *registry_prev, *registry_next;
-    uint64_t stat_switches, stat_forced_drops, stat_drop_requests;
-    uint64_t stat_wait_total_ns, stat_wait_max_ns, stat_thread_states;
+    uint64_t opaque_[17];
 } ct_gil_t;
 
 /* What ct_gil_ensure found — PyGILState_STATE. */

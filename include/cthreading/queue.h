@@ -38,24 +38,14 @@ extern "C" {
 #define CT_QUEUE_LIFO     1  /* queue.LifoQueue: last in, first out */
 #define CT_QUEUE_PRIORITY 2  /* queue.PriorityQueue: smallest item (by cmp) first */
 
-struct ct_queue_waiter;
-
-/* A queue.  Treat as opaque; every field is guarded by `lock` and its layout
- * is documented in src/queue.c. */
+/* A queue: caller-owned storage.  Valid when zero-initialised (or
+ * CT_QUEUE_INIT: an empty, unbounded FIFO); opaque, the library alone reads
+ * and writes it.  96 bytes, aligned for 64-bit words. */
 typedef struct ct_queue {
-    ct_lock_t lock;
-    uint32_t kind;                 /* CT_QUEUE_*; anything else is misuse */
-    uint32_t shutdown;             /* 0, or how the queue was shut down */
-    uint32_t reserved;
-    void **slots;                  /* the ring buffer (FIFO, LIFO) or heap (PRIORITY) */
-    size_t capacity, head, count, maxsize;
-    uint64_t unfinished;           /* items put and not yet marked task_done */
-    int (*cmp)(const void *, const void *);
-    struct ct_queue_waiter *getters, *putters, *joiners;  /* blocked callers */
+    uint64_t opaque_[12];
 } ct_queue_t;
 
-#define CT_QUEUE_INIT { CT_LOCK_INIT, 0, 0, 0, CT__NULL, 0, 0, 0, 0, 0, CT__NULL, \
-                        CT__NULL, CT__NULL, CT__NULL }
+#define CT_QUEUE_INIT { { 0 } }
 
 /* Makes q a new, empty queue — Queue(maxsize) / LifoQueue(maxsize) /
  * PriorityQueue(maxsize).

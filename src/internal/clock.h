@@ -63,8 +63,8 @@ static inline int ct__deadline_after(int64_t timeout_ns, int64_t *deadline)
     return rc;
 }
 
-/* The former name of ct__deadline_after, kept while src/cond.c, src/queue.c
- * and src/gil.c (edited elsewhere) still call it. */
+/* The former name of ct__deadline_after, kept while src/cond.c (edited
+ * elsewhere) still calls it. */
 static inline int ct__deadline_from_timeout(int64_t timeout_ns, int64_t *deadline)
 {
     return ct__deadline_after(timeout_ns, deadline);

@@ -2,7 +2,7 @@
  * ct_executor_t and ct_future_t.
  *
  * For src/executor.c and the white-box tests.  What guards which field, the
- * future word's encoding and the shutdown protocol: the top of
+ * future word's transitions and the shutdown protocol: the top of
  * src/executor.c.
  *
  * SPDX-License-Identifier: MIT
@@ -15,6 +15,22 @@
 #include "cthreading/executor.h"
 #include "cthreading/lock.h"
 #include "cthreading/queue.h"
+
+/* The future word (struct ct__future.state): bits 0-3 the state
+ * (CT__FUTURE_STATE_MASK), bit 4 CT__FUTURE_WAITERS (a thread may sleep on
+ * the word). */
+#define CT__FUTURE_IDLE       UINT32_C(0)   /* never submitted */
+#define CT__FUTURE_PENDING    UINT32_C(1)   /* submitted, not started */
+#define CT__FUTURE_RUNNING    UINT32_C(2)   /* a worker runs it */
+#define CT__FUTURE_COMPLETING UINT32_C(3)   /* result set; callbacks running */
+#define CT__FUTURE_FINISHED   UINT32_C(4)   /* final: ran to completion */
+#define CT__FUTURE_CANCELLED  UINT32_C(5)   /* final: cancelled */
+#define CT__FUTURE_CLOSING    UINT32_C(6)   /* callbacks closed, final state next */
+#define CT__FUTURE_STATE_MASK UINT32_C(0xf)
+#define CT__FUTURE_WAITERS    UINT32_C(0x10)
+
+/* struct ct__executor.initialised: set by init, cleared by destroy ("EXEC"). */
+#define CT__EXECUTOR_MAGIC UINT32_C(0x45584543)
 
 struct ct__executor;
 struct ct__executor_worker;

@@ -158,7 +158,7 @@
 #define SPURIOUS 1      /* spurious OK returns from waits, in all */
 #endif
 
-/* model-constants: keep equal to src/barrier.c (test/model/tie.sh checks) */
+/* model-constants: keep equal to src/internal/barrier_word.h (test/model/tie.sh checks) */
 #define COUNT_MASK  65535
 #define PARKED      (1 << 16)
 #define FILLING     (0 << 17)

@@ -80,8 +80,8 @@ must_fail() {
   return 1
 }
 
-# The models and src/lock.c, src/internal/lock_word.h, src/barrier.c must agree on
-# constants and steps.
+# The models and src/lock.c, src/internal/lock_word.h, src/barrier.c and
+# src/internal/barrier_word.h must agree on constants and steps.
 bash "$here/tie.sh" || status=1
 
 for m in "$here"/*.pml; do

@@ -3,8 +3,8 @@
 # src/internal/lock_word.h and test/model/lock.pml must be equal, and the
 # transition steps the C code
 # tags ("[name]" in its comments) must be exactly the steps the model tags
-# ("/* step: name */").  Barrier: the state-word constants of src/barrier.c and
-# test/model/barrier.pml must have equal values (GEN_MASK the same
+# ("/* step: name */").  Barrier: the state-word constants of
+# src/internal/barrier_word.h and test/model/barrier.pml must have equal values (GEN_MASK the same
 # expression), and the functions barrier.c defines must be exactly the ones
 # the model tags ("/* fn: name ... */") plus its "not-modelled:" line.
 # Changing one side without the other fails.
@@ -36,19 +36,20 @@ fi
 
 bstatus=0
 bc=$root/src/barrier.c
+bbits=$root/src/internal/barrier_word.h
 bm=$root/test/model/barrier.pml
 # The #define's value, comments dropped, UINT32_C(x) -> x.
 defval() { sed -nE "s/^#define $1 +(.*)$/\1/p" "$2" | sed -E 's|/\*.*\*/||g; s/UINT32_C\(([^)]*)\)/\1/g; s/ +$//'; }
 for k in COUNT_MASK PARKED FILLING RESETTING BROKEN PHASE_MASK GEN_ONE; do
-  ce=$(defval $k "$bc"); me=$(defval $k "$bm")
+  ce=$(defval $k "$bbits"); me=$(defval $k "$bm")
   cv=; mv=
   [ -n "$ce" ] && cv=$(( ce ))
   [ -n "$me" ] && mv=$(( me ))
   if [ -z "$cv" ] || [ "$cv" != "$mv" ]; then
-    echo "tie: $k is '${ce:-missing}' in src/barrier.c but '${me:-missing}' in barrier.pml"; bstatus=1
+    echo "tie: $k is '${ce:-missing}' in src/internal/barrier_word.h but '${me:-missing}' in barrier.pml"; bstatus=1
   fi
 done
-ce=$(defval GEN_MASK "$bc" | tr -d ' '); me=$(defval GEN_MASK "$bm" | tr -d ' ')
+ce=$(defval GEN_MASK "$bbits" | tr -d ' '); me=$(defval GEN_MASK "$bm" | tr -d ' ')
 [ -n "$ce" ] && [ "$ce" = "$me" ] || { echo "tie: GEN_MASK '${ce:-?}' (C) vs '${me:-?}' (model)"; bstatus=1; }
 # Function definitions: at column 0, a name followed by "(", no ";" or "=".
 cfns=$(grep -E '^[A-Za-z_][^=;]*[ *][a-z_][a-z0-9_]*\(' "$bc" | grep -vE '^(#|_Static_assert)|;[[:space:]]*$' |
@@ -60,6 +61,6 @@ if [ -z "$cfns" ] || [ "$cfns" != "$mfns" ]; then
   diff <(echo "$cfns") <(echo "$mfns") | sed 's/^/  /' || true
   bstatus=1
 fi
-[ $bstatus = 0 ] && echo "tie: barrier.c and barrier.pml agree ($(echo $cfns | wc -w) functions)"
+[ $bstatus = 0 ] && echo "tie: barrier_word.h, barrier.c and barrier.pml agree ($(echo $cfns | wc -w) functions)"
 [ $bstatus = 0 ] || status=1
 exit $status

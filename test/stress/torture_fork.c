@@ -54,6 +54,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "../fork_reap.h"   /* ct_test_reap */
+#include "../helpers.h"     /* t_pause */
 
 #include "internal/platform.h"   /* CT__TSAN */
 #if defined(CT__TSAN)
@@ -76,7 +77,7 @@ static void gate_enter(void)
         return;
     for (;;) {
         while (atomic_load(&gate_forking))
-            (void)ct_wait(&(uint32_t){0}, 0, CT_US(50));
+            t_pause(CT_US(50));
         atomic_fetch_add(&gate_busy, 1);
         if (!atomic_load(&gate_forking))
             return;
@@ -98,10 +99,10 @@ static void gate_close(void)
         return;
     while (!atomic_compare_exchange_weak(&gate_forking, &zero, 1)) {
         zero = 0;
-        (void)ct_wait(&(uint32_t){0}, 0, CT_US(50));
+        t_pause(CT_US(50));
     }
     while (atomic_load(&gate_busy) != 0)
-        (void)ct_wait(&(uint32_t){0}, 0, CT_US(20));
+        t_pause(CT_US(20));
 }
 
 static void gate_open(void)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <cthreading.h>
+#include "../helpers.h"   /* t_pause, t_spawn_n, t_join_n */
 
 static void run(void (*fn)(void *), void *arg)
 {
@@ -242,14 +243,14 @@ static atomic_int mix_done;
 
 static void mix_worker(void *p)
 {
-    int id = (int)(intptr_t)p;
+    int id = *(const int *)p;
     for (int i = 0; i < MIX_ITERS; i++) {
         ct_lock_acquire(&mix_lock);
         mix_counter++;
         if (id == 0 && i % 100 == 50) {
             atomic_store_explicit(&release_request, 1, memory_order_release);
             while (atomic_load_explicit(&release_request, memory_order_acquire) != 0)
-                ct_wait(&(uint32_t){0}, 0, CT_US(10));
+                t_pause(CT_US(10));
         } else {
             check(ct_lock_release(&mix_lock) == CT_OK, "release");
         }
@@ -270,11 +271,12 @@ static void mix_helper(void *p)
 static void case_mixed_mutex_and_handoff(void)
 {
     ct_thread_t w[MIX_THREADS], h;
+    int ids[MIX_THREADS];
+    for (int i = 0; i < MIX_THREADS; i++)
+        ids[i] = i;
     check(ct_thread_start(&h, mix_helper, NULL) == CT_OK, "start");
-    for (int i = 0; i < MIX_THREADS; i++)
-        check(ct_thread_start(&w[i], mix_worker, (void *)(intptr_t)i) == CT_OK, "start");
-    for (int i = 0; i < MIX_THREADS; i++)
-        check(ct_thread_join(&w[i], CT_FOREVER) == CT_OK, "join");
+    check(t_spawn_n(w, MIX_THREADS, mix_worker, ids, sizeof ids[0]) == CT_OK, "start");
+    check(t_join_n(w, MIX_THREADS) == CT_OK, "join");
     atomic_store(&mix_done, 1);
     check(ct_thread_join(&h, CT_FOREVER) == CT_OK, "join");
     ct_lock_acquire(&mix_lock);
@@ -583,10 +585,8 @@ static void case_gil_clean(void)
     ct_thread_t t[3];
     check(ct_gil_init(&gil, CT_GIL_PRIORITY) == CT_OK, "gil init");
     check(ct_gil_set_switch_interval(&gil, CT_US(50)) == CT_OK, "interval");
-    for (int i = 0; i < 3; i++)
-        check(ct_thread_start(&t[i], gil_worker, NULL) == CT_OK, "start");
-    for (int i = 0; i < 3; i++)
-        ct_thread_join(&t[i], CT_FOREVER);
+    check(t_spawn_n(t, 3, gil_worker, NULL, 0) == CT_OK, "start");
+    (void)t_join_n(t, 3);
     check(gil_data == 3 * 3200, "gil_data");
     ct_gil_destroy(&gil);
 }
