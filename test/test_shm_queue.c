@@ -222,25 +222,32 @@ Test(shm_queue, shutdown_drains_or_drops_and_then_refuses)
 
 /* ---- threads -------------------------------------------------------------------- */
 
+/* A call blocked with a 60 s timeout; it must return well before that (the
+ * re-check after a timeout would hide a lost wake-up). */
 struct blocked {
     ct_shm_queue_t *q;
     int put;           /* 1: put, 0: get */
     int value;
     atomic_int started;
     atomic_int rc;
+    int64_t took;
 };
 
 static void blocked_call(void *arg)
 {
     struct blocked *b = arg;
     int v = b->value;
+    int64_t t0 = t_now();
 
     atomic_store(&b->started, 1);
     if (b->put) {
-        atomic_store(&b->rc, ct_shm_queue_put(b->q, &v, CT_SEC(60)));
+        int rc = ct_shm_queue_put(b->q, &v, CT_SEC(60));
+        b->took = t_now() - t0;
+        atomic_store(&b->rc, rc);
     } else {
         int rc = ct_shm_queue_get(b->q, &v, CT_SEC(60));
         b->value = v;
+        b->took = t_now() - t0;
         atomic_store(&b->rc, rc);
     }
 }
@@ -270,6 +277,7 @@ Test(shm_queue, a_put_wakes_a_blocked_getter_and_a_get_a_blocked_putter)
     cr_assert_eq(ct_shm_queue_put(q, &v, 0), CT_OK);
     cr_assert_eq(ct_thread_join(&t, CT_SEC(60)), CT_OK);
     cr_assert_eq(atomic_load(&b.rc), CT_OK);
+    cr_assert_lt(b.took, CT_SEC(30), "woken by the put, not by its timeout");
     cr_assert_eq(b.value, 42);
 
     cr_assert_eq(ct_shm_queue_put(q, &v, 0), CT_OK);
@@ -279,6 +287,7 @@ Test(shm_queue, a_put_wakes_a_blocked_getter_and_a_get_a_blocked_putter)
     cr_assert_eq(out, 42);
     cr_assert_eq(ct_thread_join(&t, CT_SEC(60)), CT_OK);
     cr_assert_eq(atomic_load(&b.rc), CT_OK);
+    cr_assert_lt(b.took, CT_SEC(30), "woken by the get, not by its timeout");
     cr_assert_eq(ct_shm_queue_get(q, &out, 0), CT_OK);
     cr_assert_eq(out, 43);
 }
@@ -301,6 +310,8 @@ Test(shm_queue, shutdown_wakes_blocked_getters_and_putters)
     cr_assert_eq(ct_thread_join(&tp, CT_SEC(60)), CT_OK);
     cr_assert_eq(atomic_load(&g.rc), CT_ESHUTDOWN);
     cr_assert_eq(atomic_load(&p.rc), CT_ESHUTDOWN);
+    cr_assert_lt(g.took, CT_SEC(30));
+    cr_assert_lt(p.took, CT_SEC(30));
     cr_assert_eq(ct_shm_queue_get(full, &out, 0), CT_OK, "the item put before stays");
     cr_assert_eq(out, 1);
 }
@@ -324,13 +335,18 @@ static void mpmc_consume(void *arg)
     w->rc = qrole_consume(w->a, w->n);
 }
 
-/* A qarena in ordinary memory, with its queue initialised. */
+/* A qarena in ordinary memory (static: one test uses it), with its queue
+ * initialised. */
+static struct {
+    alignas(64) unsigned char b[sizeof(struct qarena) + 4096];
+} local_arena;
+
 static struct qarena *qarena_local(void)
 {
-    struct qarena *a = aligned_alloc(64, (QARENA_BYTES + 63) & ~(size_t)63);
+    struct qarena *a = (struct qarena *)local_arena.b;
 
-    cr_assert_not_null(a);
-    memset(a, 0, sizeof *a);
+    cr_assert_leq(QARENA_BYTES, sizeof local_arena.b);
+    memset(&local_arena, 0, sizeof local_arena);
     cr_assert_eq(ct_shm_queue_init(qarena_queue(a), QARENA_BYTES - QARENA_QUEUE_OFF,
                                    QARENA_CAPACITY, sizeof(struct qitem)), CT_OK);
     return a;
@@ -365,7 +381,6 @@ Test(shm_queue, threads_deliver_each_item_once_intact_and_in_order)
         cr_assert_eq(w[i].rc, 0, "worker %d", i);
     }
     assert_all_seen_once(a, PRODUCERS, N);
-    free(a);
 }
 
 /* ---- across processes ------------------------------------------------------------- */

@@ -22,6 +22,9 @@
 #define QARENA_ITEMS 2048      /* per producer, at most */
 #define QARENA_CAPACITY 8      /* small: producers block on full, consumers on empty */
 #define QARENA_WAIT CT_SEC(60) /* every put and get: a hang fails instead */
+/* A call that took this long was not woken (a lost wake-up that the final
+ * re-check after its timeout hid): a failure. */
+#define QARENA_SLOW CT_SEC(20)
 
 struct qitem {
     uint32_t producer, seq;
@@ -80,8 +83,9 @@ static inline int qrole_produce(struct qarena *a, uint32_t p, int n)
     atomic_fetch_add(&a->arrived, 1);
     for (int s = 0; s < n; s++) {
         struct qitem it;
+        int64_t t0 = ct_now_ns();
         qitem_fill(&it, p, (uint32_t)s);
-        if (ct_shm_queue_put(q, &it, QARENA_WAIT) != CT_OK)
+        if (ct_shm_queue_put(q, &it, QARENA_WAIT) != CT_OK || ct_now_ns() - t0 > QARENA_SLOW)
             bad++;
     }
     if (bad)
@@ -103,10 +107,13 @@ static inline int qrole_consume(struct qarena *a, int n)
     atomic_fetch_add(&a->arrived, 1);
     for (int i = 0; i < n; i++) {
         struct qitem it;
+        int64_t t0 = ct_now_ns();
         if (ct_shm_queue_get(q, &it, QARENA_WAIT) != CT_OK || !qitem_intact(&it)) {
             bad++;
             continue;
         }
+        if (ct_now_ns() - t0 > QARENA_SLOW)
+            bad++;
         if ((int64_t)it.seq <= last[it.producer])
             bad++;
         last[it.producer] = it.seq;
@@ -126,9 +133,11 @@ static inline int qrole_await_shutdown(struct qarena *a)
     struct qitem it;
     int rc;
 
+    int64_t t0 = ct_now_ns();
+
     atomic_fetch_add(&a->arrived, 1);
     rc = ct_shm_queue_get(qarena_queue(a), &it, QARENA_WAIT);
-    if (rc != CT_ESHUTDOWN) {
+    if (rc != CT_ESHUTDOWN || ct_now_ns() - t0 > QARENA_SLOW) {
         atomic_fetch_add(&a->failures, 1);
         return 1;
     }
