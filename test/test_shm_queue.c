@@ -480,6 +480,35 @@ Test(shm_queue, a_shutdown_wakes_a_getter_in_another_process)
     cr_assert_eq(ct_shm_close(&r), CT_OK);
 }
 
+Test(shm_queue, a_process_killed_while_it_waits_leaves_the_queue_working)
+{
+    enum { N = 300 };
+    ct_shm_t r;
+    struct qarena *a = qarena_region(&r, NULL);
+    pid_t dead, cons;
+    int status;
+
+    dead = fork();
+    if (dead == 0) {
+        struct qitem it;
+        atomic_fetch_add(&a->arrived, 1);
+        (void)ct_shm_queue_get(qarena_queue(a), &it, QARENA_WAIT);
+        _exit(3); /* not reached: killed while it waits */
+    }
+    cr_assert(dead > 0);
+    cr_assert(t_await(&a->arrived, CT_SEC(60)));
+    t_pause_ms(50); /* widens the window: the child is probably asleep in get */
+    cr_assert_eq(kill(dead, SIGKILL), 0);
+    cr_assert_eq(waitpid(dead, &status, 0), dead);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the waiter was killed");
+
+    cons = fork_consumer(a, N);
+    cr_assert_eq(qrole_produce(a, 0, N), 0);
+    reap_ok(cons, "consumer after the kill");
+    assert_all_seen_once(a, 1, N);
+    cr_assert_eq(ct_shm_close(&r), CT_OK);
+}
+
 static pid_t spawn_peer(const char *name, const char *role, int x, int n)
 {
     char xs[16], ns[16];
