@@ -25,5 +25,6 @@
 #include "cthreading/queue.h"
 #include "cthreading/executor.h"
 #include "cthreading/shm.h"
+#include "cthreading/shm_queue.h"
 
 #endif /* CTHREADING_H */
