@@ -6,7 +6,7 @@
  * otherwise returns CT_OK (woken or spurious) or CT_ETIMEDOUT no earlier than
  * the timeout.  A sleeper blocked with CT_FOREVER must come back after the
  * word changed and ct_wake_all/ct_wake_one ran (checked with a join timeout:
- * no lost wake-up).  ct__deadline_from_timeout saturates instead of
+ * no lost wake-up).  ct__deadline_after saturates instead of
  * overflowing (UBSan watches) and agrees with the timeout checks.
  *
  * SPDX-License-Identifier: MIT
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (op & 0x40)
                 t = (int64_t)((uint64_t)fuzz_u32(&in) << 32 | fuzz_u32(&in));
             int64_t before = ct__now_ns();
-            int rc = ct__deadline_from_timeout(t, &d);
+            int rc = ct__deadline_after(t, &d);
             FUZZ_EXPECT_RC(rc, fuzz_timeout_code(t), "deadline");
             if (rc != CT_OK)
                 FUZZ_CHECK(d == 12345, "deadline written on error");

@@ -58,6 +58,7 @@
 
 #include "cthreading/executor.h"
 #include "cthreading/thread.h"
+#include "internal/shm.h"
 #include "internal/atomic.h"
 #include "internal/executor.h"
 #include "internal/platform.h"
@@ -392,6 +393,8 @@ int ct_executor_init(ct_executor_t *handle, const ct_executor_options_t *opts)
     int rc;
 
     assert(ex != NULL);
+    if (ct__shm_contains(handle))
+        return CT_EINVAL;        /* per process: not inside a region (shm.h) */
     memset(&o, 0, sizeof o);
     if (opts != NULL)
         o = *opts;

@@ -85,6 +85,7 @@
 
 #include "cthreading/gil.h"
 #include "cthreading/thread.h"
+#include "internal/shm.h"
 #include "internal/atomic.h"
 #include "internal/clock.h"
 #include "internal/fatal.h"
@@ -811,6 +812,8 @@ int ct_gil_init(ct_gil_t *handle, int mode)
     assert(g != NULL);
     if (mode != CT_GIL_CLASSIC && mode != CT_GIL_PRIORITY)
         return CT_EINVAL;
+    if (ct__shm_contains(handle))
+        return CT_EINVAL;        /* per process: not inside a region (shm.h) */
     ct_lock_acquire(&registry_lock);
     if ((rc = ct__once(&slot_once, slot_create, NULL)) != CT_OK) {
         ct_lock_release(&registry_lock);

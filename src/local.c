@@ -50,6 +50,7 @@
 
 #include "cthreading/local.h"
 #include "cthreading/lock.h"
+#include "internal/shm.h"
 #include "internal/atomic.h"
 #include "internal/fork.h"
 #include "internal/once.h"
@@ -331,6 +332,8 @@ int ct_local_init(ct_local_t *k, void *(*ctor)(void *), void (*dtor)(void *), vo
     int rc;
 
     assert(k != NULL);
+    if (ct__shm_contains(k))
+        return CT_EINVAL;        /* per process: not inside a region (shm.h) */
     ct__fork_ready();
     ct_lock_acquire(&reg_lock);
     if ((rc = ct__once(&os_slot_once, os_slot_create, NULL)) != CT_OK) {

@@ -57,6 +57,7 @@
 #include <string.h>
 
 #include "cthreading/queue.h"
+#include "internal/shm.h"
 #include "internal/atomic.h"
 #include "internal/clock.h"
 #include "internal/platform.h"
@@ -393,6 +394,8 @@ int ct_queue_init(ct_queue_t *handle, int kind, size_t maxsize, int (*cmp)(const
         return CT_EINVAL;
     if (kind == CT_QUEUE_PRIORITY && cmp == NULL)
         return CT_EINVAL;
+    if (ct__shm_contains(handle))
+        return CT_EINVAL;        /* holds pointers: not inside a region (shm.h) */
     memset(q, 0, sizeof *q);
     q->kind = (uint32_t)kind;
     q->maxsize = maxsize;

@@ -51,6 +51,7 @@
 #include "cthreading/lock.h"
 #include "cthreading/thread.h"
 #include "cthreading/timer.h"
+#include "internal/shm.h"
 #include "internal/atomic.h"
 #include "internal/fork.h"
 #include "internal/once.h"
@@ -550,6 +551,8 @@ int ct_timer_start(ct_timer_t *timer, int64_t interval_ns, void (*fn)(void *), v
         return CT_EINVAL;
     if (interval_ns > CT_TIMEOUT_MAX)
         return CT_EOVERFLOW;
+    if (ct__shm_contains(timer))
+        return CT_EINVAL;        /* per process: not inside a region (shm.h) */
     now = ct__now_ns();
     deadline = ct__deadline_from(now, interval_ns);
     if (deadline == CT__NO_DEADLINE)          /* a timer's deadline stays finite */

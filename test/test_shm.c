@@ -457,6 +457,25 @@ Test(shm, rlock_owner_ids_differ_between_parent_and_forked_child)
     cr_assert_eq(ct_shm_close(&r), CT_OK);
 }
 
+static void nop(void *arg) { (void)arg; }
+
+Test(shm, per_process_objects_are_refused_inside_a_region)
+{
+    ct_shm_t r;
+    unsigned char *p, zero[512];
+
+    cr_assert_eq(ct_shm_create(&r, NULL, 4096), CT_OK);
+    p = ct_shm_base(&r);
+    memset(zero, 0, sizeof zero);
+    cr_assert_eq(ct_queue_init((ct_queue_t *)p, CT_QUEUE_FIFO, 0, NULL), CT_EINVAL);
+    cr_assert_eq(ct_gil_init((ct_gil_t *)p, CT_GIL_CLASSIC), CT_EINVAL);
+    cr_assert_eq(ct_executor_init((ct_executor_t *)p, NULL), CT_EINVAL);
+    cr_assert_eq(ct_local_init((ct_local_t *)p, NULL, NULL, NULL), CT_EINVAL);
+    cr_assert_eq(ct_timer_start((ct_timer_t *)(p + 1024), CT_MS(1), nop, NULL), CT_EINVAL);
+    cr_assert_eq(memcmp(p, zero, sizeof zero), 0, "a refused init wrote into the region");
+    cr_assert_eq(ct_shm_close(&r), CT_OK);
+}
+
 /* ---- by name: a separate program ------------------------------------------------------ */
 
 static struct arena *named_arena(ct_shm_t *r, char *name, size_t n, const char *what,

@@ -63,13 +63,6 @@ static inline int ct__deadline_after(int64_t timeout_ns, int64_t *deadline)
     return rc;
 }
 
-/* The former name of ct__deadline_after, kept while src/cond.c (edited
- * elsewhere) still calls it. */
-static inline int ct__deadline_from_timeout(int64_t timeout_ns, int64_t *deadline)
-{
-    return ct__deadline_after(timeout_ns, deadline);
-}
-
 /* A non-negative count of nanoseconds (an absolute CLOCK_MONOTONIC deadline,
  * or a duration) as a struct timespec, for the OS calls that take one. */
 static inline struct timespec ct__timespec_from_ns(int64_t ns)
