@@ -319,6 +319,13 @@ static int park(struct waiter *w, int64_t deadline, bool *slept)
 
 /* ---- the shared queue (a condition inside a region) ------------------------------ */
 
+/* A waiter on the shared queue looks at SEQ this many times, one PAUSE
+ * apart (~4 us), before it sleeps: a notifier in another process running on
+ * another CPU usually answers within that (cthreading-bench --filter=shm,
+ * row shm_handoff_cond, "split"); beyond it the sleep costs no more than it
+ * would have anyway. */
+#define SHARED_SPIN 200u
+
 #define UNCHOSEN_ONE  1u
 #define UNCHOSEN_MASK 0xffffu
 #define CHOSEN_ONE    (1u << 16)
@@ -339,6 +346,8 @@ CT__NOINLINE static int shared_wait(ct_cond_t *c, int64_t deadline)
     for (;;) {
         saved = release_save(c);
         rc = CT_OK;
+        for (unsigned i = 0; i < SHARED_SPIN && ct__load_acquire(seq) == e; i++)
+            ct__cpu_relax();
         while (ct__load_acquire(seq) == e && rc == CT_OK)
             rc = ct__wait_until(&c->q.words[0], e, deadline);
         if (acquire_restore(c, saved) == CT_EOWNERDEAD)
