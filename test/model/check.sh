@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Model check of the Lock and Barrier state-word + wait protocols
-# (test/model/lock.pml, barrier.pml: every test/model/*.pml) with spin.
+# Model check of the Lock and Barrier state-word + wait protocols and the
+# shared Condition queue (test/model/lock.pml, barrier.pml, cond_shared.pml:
+# every test/model/*.pml) with spin.
 #
 # For every model:
 #   - safety run (asserts + invalid end states) for N = 2 and 3 threads: must
@@ -21,7 +22,8 @@
 #     N = 3 (variants the algorithm is meant to tolerate).
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
-# cores; ~45 s of CPU, about half of it the Barrier model); --full about 10 min.
+# cores; ~45 s of CPU, about half of it the Barrier model; cond_shared.pml
+# adds ~5 s); --full about 11 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
