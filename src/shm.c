@@ -30,16 +30,6 @@ _Atomic uint32_t ct__shm_slots_used;
 
 static ct_lock_t reg_lock = CT_LOCK_INIT;
 
-bool ct__shm_contains_slow(uintptr_t p, uint32_t used)
-{
-    for (uint32_t i = 0; i < used; i++) {
-        uintptr_t hi = atomic_load_explicit(&ct__shm_ranges[i].hi, memory_order_acquire);
-        if (hi != 0 && p < hi && p >= ct__shm_ranges[i].lo)
-            return true;
-    }
-    return false;
-}
-
 bool ct_shm_contains(const void *p)
 {
     return ct__shm_contains(p);
@@ -47,17 +37,14 @@ bool ct_shm_contains(const void *p)
 
 /* ---- owner ids ---------------------------------------------------------------- */
 
-static _Thread_local uint64_t my_owner_id;
+_Thread_local uint64_t ct__shm_my_owner_id CT__TLS_INITIAL_EXEC;
 
-uint64_t ct__shm_owner_id(void)
+uint64_t ct__shm_owner_id_first(void)
 {
-    uint64_t id = my_owner_id;
+    uint64_t id = (UINT64_C(1) << 63) | (ct__os_pid() & 0x7fffffu) << 40
+                  | (ct_thread_ident() & ((UINT64_C(1) << 40) - 1));
 
-    if (CT__UNLIKELY(id == 0)) {
-        id = (UINT64_C(1) << 63) | (ct__os_pid() & 0x7fffffu) << 40
-             | (ct_thread_ident() & ((UINT64_C(1) << 40) - 1));
-        my_owner_id = id;
-    }
+    ct__shm_my_owner_id = id;
     return id;
 }
 
@@ -68,7 +55,7 @@ bool ct__shm_pid_dead(uint64_t pid)
 
 void ct__shm_fork_child(void)
 {
-    my_owner_id = 0;
+    ct__shm_my_owner_id = 0;
 }
 
 /* ---- the registry ------------------------------------------------------------- */

@@ -33,14 +33,17 @@ struct ct__shm_range {
 extern struct ct__shm_range ct__shm_ranges[CT_SHM_MAX];
 extern _Atomic uint32_t ct__shm_slots_used;
 
-bool ct__shm_contains_slow(uintptr_t p, uint32_t used);
-
 static inline bool ct__shm_contains(const void *p)
 {
     uint32_t used = atomic_load_explicit(&ct__shm_slots_used, memory_order_acquire);
-    if (CT__LIKELY(used == 0))
-        return false;
-    return ct__shm_contains_slow((uintptr_t)p, used);
+    uintptr_t a = (uintptr_t)p;
+
+    for (uint32_t i = 0; i < used; i++) {
+        uintptr_t hi = atomic_load_explicit(&ct__shm_ranges[i].hi, memory_order_acquire);
+        if (a < hi && a >= atomic_load_explicit(&ct__shm_ranges[i].lo, memory_order_relaxed))
+            return true;
+    }
+    return false;
 }
 
 /* The owner id of the calling thread for objects inside a region: its
@@ -48,7 +51,14 @@ static inline bool ct__shm_contains(const void *p)
  * across the processes of one system, never 0, and never equal to a plain
  * ct_thread_ident() (bit 63 set).  Cached per thread; after fork() the
  * child's thread gets a new one (ct__shm_fork_child). */
-uint64_t ct__shm_owner_id(void);
+extern _Thread_local uint64_t ct__shm_my_owner_id CT__TLS_INITIAL_EXEC;
+uint64_t ct__shm_owner_id_first(void);
+
+static inline uint64_t ct__shm_owner_id(void)
+{
+    uint64_t id = ct__shm_my_owner_id;
+    return CT__LIKELY(id != 0) ? id : ct__shm_owner_id_first();
+}
 
 /* The process id inside an owner id. */
 static inline uint64_t ct__shm_owner_pid(uint64_t owner)
