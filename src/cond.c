@@ -319,12 +319,16 @@ static int park(struct waiter *w, int64_t deadline, bool *slept)
 
 /* ---- the shared queue (a condition inside a region) ------------------------------ */
 
-/* A waiter on the shared queue looks at SEQ this many times, one PAUSE
- * apart (~4 us), before it sleeps: a notifier in another process running on
- * another CPU usually answers within that (cthreading-bench --filter=shm,
- * row shm_handoff_cond, "split"); beyond it the sleep costs no more than it
- * would have anyway. */
-#define SHARED_SPIN 200u
+/* A waiter on the shared queue looks at SEQ, one PAUSE apart, before it
+ * sleeps: a notifier in another process running on another CPU usually
+ * answers within a few µs (cthreading-bench --filter=shm, row
+ * shm_handoff_cond, "split").  The spin is this thread's own adaptive
+ * budget (Semaphore's bounds and rule, internal/spin.h): with both
+ * processes on one CPU the notifier cannot run while the waiter spins, and
+ * a fixed spin of 200 rounds there cost 4-30 µs per wait (the "same" cell
+ * of that row, 1.8x the pshared pthread twin); the adaptive budget turns
+ * off there and probes back on. */
+static _Thread_local struct ct__spin shared_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 #define UNCHOSEN_ONE  1u
 #define UNCHOSEN_MASK 0xffffu
@@ -344,13 +348,26 @@ CT__NOINLINE static int shared_wait(ct_cond_t *c, int64_t deadline)
     e = ct__load_relaxed(seq);
     atomic_fetch_add_explicit(counts, UNCHOSEN_ONE, memory_order_relaxed);
     for (;;) {
+        unsigned budget = ct__spin_rounds(&shared_policy, CT__SPIN_HANDOFF), i;
+        bool slept = false;
+
         saved = release_save(c);
         rc = CT_OK;
-        for (unsigned i = 0; i < SHARED_SPIN && ct__load_acquire(seq) == e; i++)
+        for (i = 0; i < budget && ct__load_acquire(seq) == e; i++)
             ct__cpu_relax();
-        while (ct__load_acquire(seq) == e && rc == CT_OK)
+        if (i < budget)
+            ct__spin_won_after(&shared_policy, i, CT__SPIN_HANDOFF);
+        else if (budget > 0)
+            ct__spin_slept(&shared_policy, CT__SPIN_HANDOFF);
+        while (ct__load_acquire(seq) == e && rc == CT_OK) {
+            slept = true;
             rc = ct__wait_until(&c->q.words[0], e, deadline);
-        if (acquire_restore(c, saved) == CT_EOWNERDEAD)
+        }
+        /* A bound Lock is re-taken as after an in-process notification: a
+         * waiter that slept does not spin on it (reacquire_lock). */
+        if (bound_is_lock(c))
+            reacquire_lock(bound_lock(c), slept);
+        else if (acquire_restore(c, saved) == CT_EOWNERDEAD)
             restored = CT_EOWNERDEAD;      /* reported once we return */
         if (ct__load_relaxed(seq) != e && (ct__load_relaxed(counts) >> 16) > 0) {
             atomic_fetch_sub_explicit(counts, CHOSEN_ONE, memory_order_relaxed);
