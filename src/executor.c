@@ -1,32 +1,37 @@
-/* Executor: ThreadPoolExecutor and Future over a Queue of tokens.
+/* Executor: ThreadPoolExecutor and Future over a Lock and the wait layer.
  *
  * Pieces (struct ct__executor):
- *   lock      guards the fields below except `tokens` (which has its own lock;
- *             order: ex->lock, then tokens' lock, then a future's lock).
+ *   lock      guards the fields below (order: ex->lock, then a future's lock).
  *   pending   the futures submitted and not yet started, oldest first: an
  *             intrusive doubly-linked list through the futures themselves,
  *             so a cancel unlinks one in O(1) and nothing is allocated per task.
- *   tokens    a ct_queue_t with one NULL token per submitted task.  Idle
- *             workers block in ct_queue_get on it (with the idle timeout): a
- *             submit's token is handed straight to the oldest idle worker and
- *             wakes only that one; shutdown wakes them all.  A worker that
- *             gets a token runs the head of `pending` — or nothing, if that
- *             task was cancelled meanwhile (tokens can outnumber pending
- *             tasks, never the other way round).  Nobody joins this queue,
- *             so workers skip task_done (one lock hold less per task).
+ *   idle      the idle workers, the one that went idle last first: a stack
+ *             of nodes on the workers' own stacks, each with its own wait
+ *             word (IDLE_WAITING, IDLE_SLEEPING, IDLE_CALLED).  A submit
+ *             that finds an idle worker pops it and calls it (IDLE_CALLED,
+ *             and a wake, under ex->lock, only if it sleeps); shutdown calls
+ *             them all.  The last one to go idle is the one most likely
+ *             still spinning (no wake-up at all) and the others, left
+ *             alone, are the ones that retire after the idle timeout.
+ *             A called worker runs the head of `pending` — or nothing, if
+ *             that task was cancelled or taken meanwhile — and a worker
+ *             that finishes a task takes the next pending one itself before
+ *             it goes idle: per task one hold of ex->lock by the submitter
+ *             and one by the worker.
  *   workers   max_workers slots: FREE, LIVE (a thread runs in it) or EXITED
  *             (its thread returned or is returning; to be joined before the
  *             slot is reused, by submit, shutdown(wait) or destroy).
  *
  * Submit never waits behind a running task: under ex->lock it appends the
- * future, puts the token, and if the token was not handed to an idle worker
- * and fewer than max_workers live, starts one.  A worker whose idle wait
- * timed out retires only if, under ex->lock, no token is waiting; it stays
- * counted in nworkers while its finalizer runs (so max_workers = 1 never has
- * two resources alive), and afterwards checks once more under ex->lock: a
- * token that arrived meanwhile (its submit saw the worker still counted and
- * started nobody) makes it run its initializer again and serve.  Hence no
- * task is ever left without a worker.
+ * future, and calls an idle worker if there is one, else starts one if
+ * fewer than max_workers live (else a busy worker takes the task when it is
+ * done: it looks at `pending` under ex->lock before going idle).  A worker
+ * whose idle wait timed out retires only if, under ex->lock, nothing is
+ * pending; it stays counted in nworkers while its finalizer runs (so
+ * max_workers = 1 never has two resources alive), and afterwards checks
+ * once more under ex->lock: a task that arrived meanwhile (its submit saw
+ * the worker still counted and started nobody) makes it run its initializer
+ * again and serve.  Hence no task is ever left without a worker.
  *
  * Future word (struct ct__future.state; named CT__FUTURE_<name> in
  * internal/executor.h), bits 0-3 the state, bit 4 WAITERS:
@@ -62,7 +67,6 @@
 #include "internal/atomic.h"
 #include "internal/executor.h"
 #include "internal/platform.h"
-#include "internal/queue.h"
 #include "internal/spin.h"
 #include "platform/os.h"
 #include "wait/wait.h"
@@ -88,6 +92,18 @@ static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOF
  * Measured with bench_queue.c's round-trip row (fresh client per run). */
 static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
 static _Thread_local bool woke_worker;
+
+/* An idle worker's node (on its own stack, linked under ex->lock). */
+enum { IDLE_WAITING = 0, IDLE_SLEEPING = 1, IDLE_CALLED = 2 };
+struct ct__executor_idle {
+    struct ct__executor_idle *next, *prev;
+    uint32_t word;                   /* IDLE_*; waited on */
+};
+
+/* An idle worker spins (Semaphore's bounds and rule, internal/spin.h)
+ * before it sleeps: a submitter that keeps it busy calls it again within a
+ * few µs, and a call that finds it spinning costs no system call. */
+static _Thread_local struct ct__spin idle_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
 
 /* ---- the future word ------------------------------------------------------------- */
 
@@ -258,51 +274,112 @@ static void pending_unlink(struct ct__executor *ex, struct ct__future *f)
 
 /* ---- workers ----------------------------------------------------------------------------- */
 
-/* Runs the task of one token, if it was not cancelled meanwhile. */
-static void run_one(struct ct__executor *ex)
+/* ex->lock held: pushes / unlinks an idle worker's node. */
+static void idle_push(struct ct__executor *ex, struct ct__executor_idle *n)
 {
-    struct ct__future *f;
-    void *result;
-
-    ct_lock_acquire(&ex->lock);
-    f = ex->pending_head;
-    if (f != NULL) {
-        pending_unlink(ex, f);
-        (void)set_state(f, CT__FUTURE_RUNNING, memory_order_relaxed);
-        (void)atomic_fetch_add_explicit(CT__A32(&ex->running), 1, memory_order_relaxed);
-    }
-    (void)ct_lock_release(&ex->lock);
-    if (f == NULL)
-        return;
-    result = f->fn(f->arg);
-    /* Without ex->lock: destroy reads the count under it, and a task that
-     * has returned no longer needs the executor (its completion touches only
-     * the future, and destroy joins this worker before freeing anything). */
-    (void)atomic_fetch_sub_explicit(CT__A32(&ex->running), 1, memory_order_release);
-    complete_ran(f, result);
+    n->prev = NULL;
+    n->next = ex->idle;
+    if (ex->idle != NULL)
+        ex->idle->prev = n;
+    ex->idle = n;
 }
 
-/* Serves tokens until the idle timeout (returns false) or the shutdown
+static void idle_unlink(struct ct__executor *ex, struct ct__executor_idle *n)
+{
+    if (n->prev != NULL)
+        n->prev->next = n->next;
+    else
+        ex->idle = n->next;
+    if (n->next != NULL)
+        n->next->prev = n->prev;
+    n->next = n->prev = NULL;
+}
+
+/* ex->lock held: calls the idle worker of node n (unlinked already).  The
+ * wake comes before the lock is dropped: until then the worker cannot leave
+ * its wait (it re-takes ex->lock first), so its node is still there.
+ * Returns true if it was asleep. */
+static bool idle_call(struct ct__executor_idle *n)
+{
+    if (atomic_exchange_explicit(CT__A32(&n->word), IDLE_CALLED, memory_order_release) ==
+        IDLE_SLEEPING) {
+        ct_wake_one(&n->word);
+        return true;
+    }
+    return false;
+}
+
+/* Waits, ex->lock not held, until the node is called or the deadline
+ * passes. */
+static void idle_wait(struct ct__executor_idle *n, int64_t deadline)
+{
+    _Atomic uint32_t *w = CT__A32(&n->word);
+    unsigned budget = ct__spin_rounds(&idle_policy, CT__SPIN_HANDOFF);
+    uint32_t expected = IDLE_WAITING;
+
+    for (unsigned i = 0; i < budget; i++) {
+        if (ct__load_acquire(w) == IDLE_CALLED) {
+            ct__spin_won_after(&idle_policy, i, CT__SPIN_HANDOFF);
+            return;
+        }
+        ct__cpu_relax();
+    }
+    if (budget > 0)
+        ct__spin_slept(&idle_policy, CT__SPIN_HANDOFF);
+    if (!atomic_compare_exchange_strong_explicit(w, &expected, IDLE_SLEEPING,
+                                                 memory_order_acquire, memory_order_acquire))
+        return;                                   /* called just now */
+    while (ct__load_acquire(w) != IDLE_CALLED)
+        if (ct__wait_until(&n->word, IDLE_SLEEPING, deadline) == CT_ETIMEDOUT)
+            return;
+}
+
+/* Runs pending tasks, and waits idle for more, until the idle timeout
+ * (returns false, nothing pending) or the shutdown with nothing left to run
  * (returns true). */
 static bool serve(struct ct__executor *ex)
 {
     int64_t idle = ex->opts.idle_timeout_ns > 0 ? ex->opts.idle_timeout_ns : CT_FOREVER;
+    struct ct__executor_idle node;
 
+    ct_lock_acquire(&ex->lock);
     for (;;) {
-        void *token;
-        int rc = ct_queue_get(&ex->tokens, &token, idle);
-        if (rc == CT_OK) {
-            run_one(ex);         /* no task_done: nobody joins the tokens */
+        struct ct__future *f = ex->pending_head;
+
+        if (f != NULL) {
+            void *result;
+
+            pending_unlink(ex, f);
+            (void)set_state(f, CT__FUTURE_RUNNING, memory_order_relaxed);
+            (void)atomic_fetch_add_explicit(CT__A32(&ex->running), 1, memory_order_relaxed);
+            (void)ct_lock_release(&ex->lock);
+            result = f->fn(f->arg);
+            /* Without ex->lock: destroy reads the count under it, and a task
+             * that has returned no longer needs the executor (its completion
+             * touches only the future, and destroy joins this worker before
+             * freeing anything). */
+            (void)atomic_fetch_sub_explicit(CT__A32(&ex->running), 1, memory_order_release);
+            complete_ran(f, result);
+            ct_lock_acquire(&ex->lock);
             continue;
         }
-        if (rc != CT_ETIMEDOUT)
-            return true;                          /* CT_ESHUTDOWN */
-        /* Idle for idle_timeout_ns: retire, unless a token just arrived. */
-        ct_lock_acquire(&ex->lock);
-        bool stay = ct_queue_qsize(&ex->tokens) > 0;
+        if (ex->shutdown) {
+            (void)ct_lock_release(&ex->lock);
+            return true;
+        }
+        node.word = IDLE_WAITING;
+        idle_push(ex, &node);
         (void)ct_lock_release(&ex->lock);
-        if (!stay)
-            return false;
+        idle_wait(&node, idle == CT_FOREVER ? CT__NO_DEADLINE : ct__deadline_of(idle));
+        ct_lock_acquire(&ex->lock);
+        if (ct__load_relaxed(CT__A32(&node.word)) != IDLE_CALLED) {
+            /* Timed out, nobody called us: retire, unless work came. */
+            idle_unlink(ex, &node);
+            if (ex->pending_head == NULL && !ex->shutdown) {
+                (void)ct_lock_release(&ex->lock);
+                return false;
+            }
+        }
     }
 }
 
@@ -323,7 +400,7 @@ static void worker_main(void *p)
             ex->opts.finalizer(ex->opts.init_arg);
         ct_lock_acquire(&ex->lock);
         (void)shut;
-        if (ct_queue_qsize(&ex->tokens) > 0) {
+        if (ex->pending_head != NULL) {
             /* A submit came while we retired and counted on us (also just
              * before a draining shutdown, whose tasks must still run): serve
              * again.  After a shutdown that drained, nothing is left. */
@@ -415,7 +492,6 @@ int ct_executor_init(ct_executor_t *handle, const ct_executor_options_t *opts)
     ex->opts = o;
     if (o.thread_name_prefix == NULL)
         ex->serial = atomic_fetch_add_explicit(CT__A32(&executors_made), 1, memory_order_relaxed);
-    (void)ct_queue_init(&ex->tokens, CT_QUEUE_FIFO, 0, NULL);
     ct__store_release(CT__A32(&ex->initialised), CT__EXECUTOR_MAGIC);
     return CT_OK;
 }
@@ -424,7 +500,7 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
 {
     struct ct__executor *ex = ct__executor_of(handle);
     struct ct__future *f = ct__future_of(future);
-    int handed, rc;
+    int rc;
 
     assert(ex != NULL && f != NULL && fn != NULL);
     if (!initialised(ex))
@@ -449,18 +525,16 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
     f->completer = 0;
     ct__store_release(fword(f), CT__FUTURE_PENDING);     /* publishes f->ex to a canceller */
     pending_append(ex, f);
-    if ((rc = ct__queue_put_handoff(&ex->tokens, NULL, &handed)) != CT_OK) {
-        pending_unlink(ex, f);
-        *f = saved;                               /* CT_ENOMEM: as it was */
-        goto out;
-    }
-    woke_worker = handed == CT__QUEUE_WOKE;
-    if (handed == CT__QUEUE_STORED && ex->nworkers < ex->opts.max_workers) {
+    rc = CT_OK;
+    woke_worker = false;
+    if (ex->idle != NULL) {
+        struct ct__executor_idle *n = ex->idle;
+        idle_unlink(ex, n);
+        woke_worker = idle_call(n);
+    } else if (ex->nworkers < ex->opts.max_workers) {
         int start = start_worker(ex);
         if (start != CT_OK && ex->nworkers == 0) {
-            void *token;
-            (void)ct_queue_get(&ex->tokens, &token, 0);   /* nobody else takes it */
-            pending_unlink(ex, f);
+            pending_unlink(ex, f);                /* nobody could run it */
             *f = saved;
             rc = CT_EAGAIN;
         }
@@ -490,13 +564,17 @@ int ct_executor_shutdown(ct_executor_t *handle, bool wait, bool cancel_futures)
         ex->pending_head = ex->pending_tail = NULL;
         ex->npending = 0;
     }
+    while (ex->idle != NULL) {                    /* nothing left for them: leave */
+        struct ct__executor_idle *n = ex->idle;
+        idle_unlink(ex, n);
+        (void)idle_call(n);
+    }
     (void)ct_lock_release(&ex->lock);
     while (cancelled != NULL) {
         f = cancelled;
         cancelled = f->next;                      /* read before f may be freed */
         finish_complete(f);
     }
-    (void)ct_queue_shutdown(&ex->tokens, cancel_futures);
     if (!wait)
         return CT_OK;
     ct_lock_acquire(&ex->join_lock);
@@ -550,7 +628,6 @@ int ct_executor_destroy(ct_executor_t *handle)
             (void)ct_thread_join(&s->thread, CT_FOREVER);
     }
     (void)ct_lock_release(&ex->join_lock);
-    (void)ct_queue_destroy(&ex->tokens);
     free(ex->workers);
     memset(ex, 0, sizeof *ex);
     return CT_OK;

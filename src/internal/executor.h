@@ -34,6 +34,7 @@
 
 struct ct__executor;
 struct ct__executor_worker;
+struct ct__executor_idle;
 
 struct ct__future {
     uint32_t state;                /* the future word; waited on */
@@ -53,14 +54,14 @@ struct ct__future {
 };
 
 struct ct__executor {
-    ct_lock_t lock;                /* guards everything below but `tokens` */
+    ct_lock_t lock;                /* guards everything below */
     uint32_t initialised;          /* a magic value once ct_executor_init ran */
     uint32_t shutdown;
     uint32_t nworkers;             /* worker threads alive (incl. retiring ones) */
     uint32_t running;              /* tasks running now */
     uint32_t npending;
     ct_executor_options_t opts;
-    ct_queue_t tokens;             /* one token per task handed to the workers */
+    struct ct__executor_idle *idle; /* idle workers, the latest first */
     struct ct__future *pending_head, *pending_tail;
     struct ct__executor_worker *workers;  /* opts.max_workers slots */
     ct_lock_t join_lock;           /* serialises the joins of shutdown(wait) */
