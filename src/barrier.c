@@ -84,7 +84,7 @@ _Static_assert(CT_BARRIER_PARTIES_MAX == COUNT_MASK, "count field holds parties"
 /* Adaptive spin before sleeping: this thread's policy for Barrier waits, in
  * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
  * internal/spin.h). */
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+CT__SPIN_POLICY(spin_policy, CT_SPIN_HANDOFF_MAX);
 
 static inline _Atomic uint32_t *word(ct_barrier_t *b) { return CT__A32(&b->state); }
 

@@ -107,14 +107,14 @@ enum { WAITING = 0, SLEEPING = 1, NOTIFIED = 2 };
 #define SPIN_BOUNDS ((struct ct__spin_bounds){ 16u, 512u })
 #define SPIN_START 128u
 
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(SPIN_START);
+CT__SPIN_POLICY(spin_policy, SPIN_START);
 
 /* The first wait after this thread's notify had to wake a sleeping waiter
  * spins on its own "rebound" budget (internal/spin.h explains the convoy it
  * breaks; measured here: ping-pong 10-13 µs a round trip with ~1.5 sleeps
  * inside the convoy, ~2 µs and ~0.1 sleeps outside). */
 #define REBOUND_BOUNDS CT__SPIN_REBOUND
-static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
+CT__SPIN_POLICY(rebound_policy, 1024u);
 static _Thread_local bool woke_sleeper;
 
 /* Re-acquiring the bound Lock after a notification (reacquire_lock): rounds
@@ -123,7 +123,7 @@ static _Thread_local bool woke_sleeper;
  * runs; the maximum stays well below a sleeping hand-off. */
 #define REACQUIRE_PAUSES 4
 #define REACQUIRE_BOUNDS ((struct ct__spin_bounds){ 4u, 64u })
-static _Thread_local struct ct__spin reacquire_policy = CT__SPIN_START(32u);
+CT__SPIN_POLICY(reacquire_policy, 32u);
 
 struct waiter {
     struct waiter *next, *prev;
@@ -328,7 +328,7 @@ static int park(struct waiter *w, int64_t deadline, bool *slept)
  * a fixed spin of 200 rounds there cost 4-30 µs per wait (the "same" cell
  * of that row, 1.8x the pshared pthread twin); the adaptive budget turns
  * off there and probes back on. */
-static _Thread_local struct ct__spin shared_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+CT__SPIN_POLICY(shared_policy, CT_SPIN_HANDOFF_MAX);
 
 #define UNCHOSEN_ONE  1u
 #define UNCHOSEN_MASK 0xffffu

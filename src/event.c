@@ -50,7 +50,7 @@
 /* Adaptive spin before sleeping: this thread's policy for Event waits, in
  * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
  * internal/spin.h). */
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+CT__SPIN_POLICY(spin_policy, CT_SPIN_HANDOFF_MAX);
 
 static inline _Atomic uint32_t *word(ct_event_t *e) { return CT__A32(&e->state); }
 

@@ -83,14 +83,14 @@ struct ct__executor_worker {
 /* Adaptive spin before a future wait sleeps (Semaphore bounds and rule,
  * internal/spin.h): a task that completes within ~10 µs is seen without the
  * two wake-to-run system calls of a sleep. */
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+CT__SPIN_POLICY(spin_policy, CT_SPIN_HANDOFF_MAX);
 
 /* A wait right after this thread's submit woke a sleeping worker spins on
  * the "rebound" budget (internal/spin.h): the task cannot finish before the
  * worker's wake-up (~10-30 µs here), longer than the ordinary maximum, and
  * a waiter that sleeps meanwhile costs a second wake-to-run hand-off.
  * Measured with bench_queue.c's round-trip row (fresh client per run). */
-static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
+CT__SPIN_POLICY(rebound_policy, 1024u);
 static _Thread_local bool woke_worker;
 
 /* An idle worker's node (on its own stack, linked under ex->lock). */
@@ -103,7 +103,7 @@ struct ct__executor_idle {
 /* An idle worker spins (Semaphore's bounds and rule, internal/spin.h)
  * before it sleeps: a submitter that keeps it busy calls it again within a
  * few µs, and a call that finds it spinning costs no system call. */
-static _Thread_local struct ct__spin idle_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+CT__SPIN_POLICY(idle_policy, CT_SPIN_HANDOFF_MAX);
 
 /* ---- the future word ------------------------------------------------------------- */
 

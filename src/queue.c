@@ -95,13 +95,13 @@ void *(*ct__queue_realloc)(void *ptr, size_t size) = realloc;
 #define QUEUE_SPIN ((struct ct__spin_bounds){ 8u, QUEUE_SPIN_MAX })
 /* The rebound spin (below) is never shorter than the ordinary one. */
 #define QUEUE_REBOUND ((struct ct__spin_bounds){ 16u, QUEUE_SPIN_MAX })
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(QUEUE_SPIN_MAX);
+CT__SPIN_POLICY(spin_policy, QUEUE_SPIN_MAX);
 
 /* The first wait after this thread woke a sleeping waiter spins on its own
  * "rebound" budget (the convoy it breaks: internal/spin.h).  Measured with
  * bench_queue.c's bounded 1p/1c row: without it the producer and the
  * consumer each wake the other and sleep again for every 16 items. */
-static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(QUEUE_SPIN_MAX);
+CT__SPIN_POLICY(rebound_policy, QUEUE_SPIN_MAX);
 static _Thread_local bool woke_sleeper;
 
 static inline void wake(const uint32_t *addr)

@@ -66,11 +66,11 @@
 /* Adaptive spin before sleeping: this thread's policy for Semaphore waits, in
  * PAUSE rounds (bounds, growth rule, turning off and probing, measurements:
  * internal/spin.h). */
-static _Thread_local struct ct__spin spin_policy = CT__SPIN_START(CT_SPIN_HANDOFF_MAX);
+CT__SPIN_POLICY(spin_policy, CT_SPIN_HANDOFF_MAX);
 
 /* The first wait after this thread's release woke a sleeper spins on its
  * own "rebound" budget instead (the convoy it breaks: internal/spin.h). */
-static _Thread_local struct ct__spin rebound_policy = CT__SPIN_START(1024u);
+CT__SPIN_POLICY(rebound_policy, 1024u);
 static _Thread_local bool woke_sleeper;
 
 /* A release(n) that finds sleepers wakes at most this many with individual

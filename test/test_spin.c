@@ -2,7 +2,8 @@
  * halving below the minimum turns spinning off, probes come after 1, 2, 4,
  * ... waits up to CT__SPIN_PROBE_MAX, a probe answered during its spin turns
  * spinning back on, and no sequence of outcomes keeps probes away for more
- * than CT__SPIN_PROBE_MAX waits. */
+ * than CT__SPIN_PROBE_MAX waits; a fresh thread starts from what the
+ * threads before it learned (CT__SPIN_POLICY's seed). */
 #include "ct_test.h"
 #include "internal/spin.h"
 
@@ -126,4 +127,37 @@ Test(spin, any_outcomes_keep_probes_within_the_cap)
             ct__spin_slept(&s, B);
         cr_assert_leq(s.budget, B.max);
     }
+}
+
+Test(spin, a_fresh_thread_starts_from_what_the_process_learned)
+{
+    /* CT__SPIN_POLICY's threads share a seed: one whose spinning turned off
+     * makes the next fresh one start off (its first probe `interval` waits
+     * away); a won probe turns it back on for the fresh ones too. */
+    static _Atomic unsigned seed;
+    struct ct__spin a = { 500u, 0u, 0u, &seed };
+    cr_assert_eq(ct__spin_rounds(&a, B), 500u, "an unseeded process spins");
+    ct__spin_slept(&a, B);
+    lose_until_off(&a);
+    cr_assert_gt(atomic_load(&seed), 0u, "spinning off is published");
+    for (int k = 0; k < 3; k++)
+        (void)waits_to_probe(&a);          /* failed probes: interval 2, 4, 8 */
+    unsigned learned = atomic_load(&seed);
+    cr_assert_eq(learned, a.interval, "the grown interval is published");
+    cr_assert_gt(learned, 1u);
+
+    struct ct__spin b = { 500u, 0u, 0u, &seed };
+    cr_assert_eq(ct__spin_rounds(&b, B), 0u, "a fresh thread starts off");
+    ct__spin_slept(&b, B);
+    unsigned n = waits_to_probe(&b);
+    cr_assert_leq(n, learned, "its first probe within the learned interval");
+    cr_assert_geq(atomic_load(&seed), learned, "a failed probe keeps it off");
+
+    cr_assert_eq(ct__spin_rounds(&b, B), 0u);
+    while (ct__spin_rounds(&b, B) == 0)
+        ct__spin_slept(&b, B);
+    ct__spin_won_after(&b, 3u, B);
+    cr_assert_eq(atomic_load(&seed), 0u, "a won probe is published");
+    struct ct__spin c = { 500u, 0u, 0u, &seed };
+    cr_assert_eq(ct__spin_rounds(&c, B), 500u, "fresh threads spin again");
 }

@@ -54,6 +54,9 @@
 #ifndef CT_INTERNAL_SPIN_H
 #define CT_INTERNAL_SPIN_H
 
+#include <stdatomic.h>
+#include <stddef.h>
+
 /* The budget bounds of one primitive, in PAUSE rounds (min <= max). */
 struct ct__spin_bounds {
     unsigned min, max;
@@ -91,12 +94,52 @@ struct ct__spin_bounds {
 /* One thread's spin policy for one kind of wait. */
 struct ct__spin {
     unsigned budget;     /* rounds the next spin may take; 0: spinning is off */
-    unsigned interval;   /* off: waits from a failed probe to the next one */
+    unsigned interval;   /* off: waits from a failed probe to the next one;
+                            0: not started yet (a thread's first wait adopts
+                            the seed, below) */
     unsigned countdown;  /* off: waits left before the next probe (0: probe now) */
+    _Atomic unsigned *seed;  /* this kind of wait's process-wide seed, or NULL */
 };
 
-/* The initial state: spinning on, `max` rounds. */
-#define CT__SPIN_START(max) { (max), 1u, 0u }
+/* The initial state: spinning on, `max` rounds, no seed. */
+#define CT__SPIN_START(max) { (max), 1u, 0u, NULL }
+
+/* A process-wide seed for a thread's first wait.  Learning that spinning
+ * does not pay costs a fresh thread a full budget halving down to off and
+ * then its first probes, 1, 2, 4 ... waits apart: ~0.5 ms of PAUSEs per
+ * kind of wait in the first thousand waits (counted: 25 PAUSE rounds per
+ * wait over the one-CPU Semaphore rows of the hand-off matrix, whose runs
+ * use fresh threads; with no spin at all those rows were 1.02-1.04x
+ * pthread instead of 1.22-1.24x).  So what the threads of a process learn
+ * is kept per kind of wait, as the probe interval of a thread whose
+ * spinning is off (0 while spinning pays), and a thread's first wait
+ * starts from it: off, with the next probe that many waits away.  The
+ * seed is written only when a thread's spinning turns off or on or its
+ * probe interval grows (a few times per thread), and read once per thread
+ * and on a win, so it stays a read-mostly cache line. */
+#define CT__SPIN_POLICY(name, max)                  \
+    static _Atomic unsigned name##_seed;            \
+    static _Thread_local struct ct__spin name = { (max), 0u, 0u, &name##_seed }
+
+static inline void ct__spin_publish(struct ct__spin *s, unsigned interval)
+{
+    if (s->seed != NULL &&
+        atomic_load_explicit(s->seed, memory_order_relaxed) != interval)
+        atomic_store_explicit(s->seed, interval, memory_order_relaxed);
+}
+
+/* A thread's first wait of this kind: start from the seed. */
+static inline void ct__spin_adopt(struct ct__spin *s)
+{
+    unsigned off = s->seed != NULL ? atomic_load_explicit(s->seed, memory_order_relaxed) : 0u;
+
+    s->interval = 1u;
+    if (off != 0) {
+        s->budget = 0;
+        s->interval = off;
+        s->countdown = off;
+    }
+}
 
 static inline unsigned ct__spin_clamp(unsigned n, struct ct__spin_bounds b)
 {
@@ -109,6 +152,8 @@ static inline unsigned ct__spin_clamp(unsigned n, struct ct__spin_bounds b)
  * (none if it returned 0 and the wait did not spin). */
 static inline unsigned ct__spin_rounds(struct ct__spin *s, struct ct__spin_bounds b)
 {
+    if (s->interval == 0)
+        ct__spin_adopt(s);
     if (s->budget > 0)
         return s->budget;
     if (s->countdown > 1) {
@@ -127,6 +172,7 @@ static inline void ct__spin_won_after(struct ct__spin *s, unsigned used,
     unsigned next = 2 * used + b.min;
     s->budget = ct__spin_clamp(next < s->budget ? s->budget : next, b);
     s->interval = 1;
+    ct__spin_publish(s, 0);
 }
 
 /* The wait ended during the spin: the budget doubles (a probe: the maximum). */
@@ -134,6 +180,7 @@ static inline void ct__spin_won(struct ct__spin *s, struct ct__spin_bounds b)
 {
     s->budget = s->budget > 0 ? ct__spin_clamp(2 * s->budget, b) : b.max;
     s->interval = 1;
+    ct__spin_publish(s, 0);
 }
 
 /* The spin ran out and the waiter went on to sleep (or to its slow path):
@@ -148,6 +195,7 @@ static inline void ct__spin_slept(struct ct__spin *s, struct ct__spin_bounds b)
             s->interval *= 2;                /* the probe failed */
         s->budget = 0;
         s->countdown = s->interval;
+        ct__spin_publish(s, s->interval);
         return;
     }
     s->budget /= 2;
