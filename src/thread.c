@@ -40,7 +40,8 @@
  * lock and sleeps while it is unchanged, so no change is missed.
  * rec->native_word (0 unknown, 1 known, 2 unknown with sleepers) is
  * published by the thread itself without the lock.  reg.nondaemon is woken
- * when it reaches 0.
+ * when it reaches 0 while a thread waits in ct_threading_shutdown
+ * (reg.shutdown_waiters counts them).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -103,6 +104,7 @@ static struct {
     struct rec *active;         /* doubly linked via prev/next */
     _Atomic unsigned n_active;
     uint32_t nondaemon;         /* atomic word; changed under lock */
+    _Atomic uint32_t shutdown_waiters;  /* threads in ct_threading_shutdown */
     uint64_t counter;           /* the N of Thread-N / Dummy-N */
     struct rec *pool;
     struct rec *all;
@@ -238,8 +240,14 @@ static bool end_locked(struct rec *r)
     if (r->flags & R_COUNTED) {
         uint32_t n = ct__load_relaxed(CT__A32(&reg.nondaemon)) - 1;
         r->flags &= ~(uint32_t)R_COUNTED;
-        ct__store_release(CT__A32(&reg.nondaemon), n);
-        wake = n == 0;
+        /* Wake only if a ct_threading_shutdown waits: the store and the
+         * load are seq_cst, as are the waiter's count and load of the word
+         * (ct_threading_shutdown), so either it sees 0 or we see it
+         * counted.  (The wake-all that every thread's exit made before
+         * was the one system call start+join had beyond pthread's.) */
+        atomic_store_explicit(CT__A32(&reg.nondaemon), n, memory_order_seq_cst);
+        wake = n == 0 &&
+               atomic_load_explicit(&reg.shutdown_waiters, memory_order_seq_cst) != 0;
     }
     return wake;
 }
@@ -383,6 +391,7 @@ static void fork_child(void)
         ct__store_relaxed(CT__A32(&me->native_word), 1);
     }
     reg.main = me;
+    atomic_store_explicit(&reg.shutdown_waiters, 0, memory_order_relaxed);  /* they vanished */
     ct__fork_child_unlock(&reg.lock);   /* vanished threads' sleeper bits go */
 }
 
@@ -946,14 +955,20 @@ int ct_threading_shutdown(int64_t timeout_ns)
         if (waits_for_itself)
             return CT_EDEADLK;
     }
+    atomic_fetch_add_explicit(&reg.shutdown_waiters, 1, memory_order_seq_cst);
     for (;;) {
-        uint32_t n = atomic_load_explicit(w, memory_order_acquire);
+        uint32_t n = atomic_load_explicit(w, memory_order_seq_cst);
         if (n == 0) {
             TSAN_ACQUIRE(&reg.nondaemon);
-            return CT_OK;
+            rc = CT_OK;
+            break;
         }
         if (ct__wait_until(&reg.nondaemon, n, deadline) == CT_ETIMEDOUT &&
-            atomic_load_explicit(w, memory_order_acquire) != 0)
-            return CT_ETIMEDOUT;
+            atomic_load_explicit(w, memory_order_acquire) != 0) {
+            rc = CT_ETIMEDOUT;
+            break;
+        }
     }
+    atomic_fetch_sub_explicit(&reg.shutdown_waiters, 1, memory_order_relaxed);
+    return rc;
 }
