@@ -91,6 +91,10 @@ struct ct__spin_bounds {
 /* Waits between probes while spinning is off, at most (see above). */
 #define CT__SPIN_PROBE_MAX 256u
 
+/* A fresh thread that starts from an "off" seed probes within this many
+ * waits (ct__spin_adopt). */
+#define CT__SPIN_FIRST_PROBE 4u
+
 /* One thread's spin policy for one kind of wait. */
 struct ct__spin {
     unsigned budget;     /* rounds the next spin may take; 0: spinning is off */
@@ -116,7 +120,9 @@ struct ct__spin {
  * starts from it: off, with the next probe that many waits away.  The
  * seed is written only when a thread's spinning turns off or on or its
  * probe interval grows (a few times per thread), and read once per thread
- * and on a win, so it stays a read-mostly cache line. */
+ * and on a win, so it stays a read-mostly cache line.  A fresh thread that
+ * starts off still probes within its first CT__SPIN_FIRST_PROBE waits, so
+ * short-lived threads keep testing whether spinning pays again. */
 #define CT__SPIN_POLICY(name, max)                  \
     static _Atomic unsigned name##_seed;            \
     static _Thread_local struct ct__spin name = { (max), 0u, 0u, &name##_seed }
@@ -135,9 +141,13 @@ static inline void ct__spin_adopt(struct ct__spin *s)
 
     s->interval = 1u;
     if (off != 0) {
+        /* Off, but probe within the first few waits: a process whose
+         * threads are all short-lived would otherwise never probe again
+         * (only a won probe clears the seed), and one probe per thread
+         * costs far less than the learning it saves. */
         s->budget = 0;
         s->interval = off;
-        s->countdown = off;
+        s->countdown = off < CT__SPIN_FIRST_PROBE ? off : CT__SPIN_FIRST_PROBE;
     }
 }
 
