@@ -19,7 +19,10 @@
  *     before it arrived are in its own generation (every worker is a party
  *     of every generation, so that one cannot fill without it), hence its
  *     index is at least that many, unless a reset started a new generation
- *     meanwhile (`resets` is bumped before every reset);
+ *     meanwhile (`resets` is bumped before every reset and `resets_done`
+ *     after it: a reset already begun, or begun during the wait, excuses
+ *     the index -- a resetter preempted between its bump and its reset
+ *     used to make this check fail on a correct barrier);
  *   - a generation whose action succeeded is released: resets, aborts and
  *     timeouts that land while the action runs wait for its release (the
  *     action is atomic with it, as in CPython), so no generation the action
@@ -62,6 +65,7 @@ struct state {
     ct_lock_t ctl;                 /* orders resets with the round-end abort */
     atomic_bool stopping;          /* written under ctl */
     atomic_ulong resets;           /* bumped before every ct_barrier_reset */
+    atomic_ulong resets_done;      /* bumped after it */
     uint64_t last_gen[MAXW];       /* per worker: generation of its last pass */
 };
 
@@ -126,6 +130,7 @@ static void step(void *p, struct torture_worker *w)
     else if (r < 10)
         timeout = CT_MS(100);
     unsigned long resets0 = atomic_load(&s->resets);
+    bool reset_running = atomic_load(&s->resets_done) != resets0;   /* begun, not done */
     unsigned before = ct_barrier_n_waiting(&s->b);
     torture_begin(w, "barrier_wait");
     int64_t t0 = torture_now();
@@ -142,7 +147,7 @@ static void step(void *p, struct torture_worker *w)
             torture_fail(w, "index %d with %d parties", rc, w->nthreads);
             return;
         }
-        if ((unsigned)rc < before && atomic_load(&s->resets) == resets0)
+        if ((unsigned)rc < before && !reset_running && atomic_load(&s->resets) == resets0)
             torture_fail(w, "index %d although %u parties had arrived before it", rc, before);
         if (g != s->last_gen[w->id] + 1)
             torture_fail(w, "passed generation %llu after %llu (not in lockstep, or a "
@@ -177,6 +182,7 @@ static void step(void *p, struct torture_worker *w)
             if (r == 0) {
                 atomic_fetch_add(&s->resets, 1);
                 ct_barrier_reset(&s->b);
+                atomic_fetch_add(&s->resets_done, 1);
                 w->counts[C_RESETS]++;
             } else {
                 ct_barrier_abort(&s->b);
@@ -210,6 +216,7 @@ static void quiesce(void *p, struct torture_worker *ws, int nthreads)
         torture_fail(&ws[0], "barrier not broken after the round-end abort");
     atomic_fetch_add(&s->resets, 1);
     ct_barrier_reset(&s->b);
+    atomic_fetch_add(&s->resets_done, 1);
     if (ct_barrier_broken(&s->b) || ct_barrier_n_waiting(&s->b) != 0)
         torture_fail(&ws[0], "after reset at rest: broken=%d n_waiting=%u",
                      ct_barrier_broken(&s->b), ct_barrier_n_waiting(&s->b));
