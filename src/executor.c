@@ -370,7 +370,7 @@ static bool serve(struct ct__executor *ex)
         node.word = IDLE_WAITING;
         idle_push(ex, &node);
         (void)ct_lock_release(&ex->lock);
-        idle_wait(&node, idle == CT_FOREVER ? CT__NO_DEADLINE : ct__deadline_of(idle));
+        idle_wait(&node, ct__deadline_of(idle));
         ct_lock_acquire(&ex->lock);
         if (ct__load_relaxed(CT__A32(&node.word)) != IDLE_CALLED) {
             /* Timed out, nobody called us: retire, unless work came. */

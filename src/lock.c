@@ -172,8 +172,9 @@ static bool spin_acquire(_Atomic uint32_t *w, bool timed)
     for (unsigned i = 0; i < rounds; i++) {
         uint32_t s = ct__load_relaxed(w);
         if (!(s & LOCKED) && cas(w, &s, s | LOCKED, memory_order_acquire)) {
-            spin_level = spin_level == 0 ? SPIN_ROUNDS
-                       : spin_level < SPIN_ROUNDS ? spin_level + 1 : SPIN_ROUNDS;
+            /* Up one level; a won probe (level 0) restores the full spin. */
+            spin_level = spin_level == 0 || spin_level >= SPIN_ROUNDS ? SPIN_ROUNDS
+                                                                     : spin_level + 1;
             return true;
         }
         for (unsigned j = 0; j < (1u << i); j++)

@@ -626,33 +626,6 @@ size_t ct__queue_blocked(ct_queue_t *handle, enum ct__queue_list which)
     return n;
 }
 
-int ct__queue_put_handoff(ct_queue_t *handle, void *item, int *handed)
-{
-    struct ct__queue *q = ct__queue_of(handle);
-    const uint32_t *to_wake = NULL;
-    int rc = CT_OK;
-
-    *handed = CT__QUEUE_STORED;
-    ct_lock_acquire(&q->lock);
-    if (!valid(q)) {
-        rc = CT_EINVAL;
-    } else if (q->shutdown) {
-        rc = CT_ESHUTDOWN;
-    } else if (q->getters != NULL) {
-        to_wake = serve_getter(q, item);
-        *handed = to_wake != NULL ? CT__QUEUE_WOKE : CT__QUEUE_HANDED;
-    } else if (is_full(q)) {
-        rc = CT_ETIMEDOUT;
-    } else if ((rc = reserve(q)) == CT_OK) {
-        store(q, item);
-        q->unfinished++;
-    }
-    (void)ct_lock_release(&q->lock);
-    if (to_wake != NULL)
-        wake(to_wake);
-    return rc;
-}
-
 size_t ct__queue_capacity(ct_queue_t *handle)
 {
     struct ct__queue *q = ct__queue_of(handle);

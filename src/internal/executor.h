@@ -14,7 +14,6 @@
 
 #include "cthreading/executor.h"
 #include "cthreading/lock.h"
-#include "cthreading/queue.h"
 
 /* The future word (struct ct__future.state): bits 0-3 the state
  * (CT__FUTURE_STATE_MASK), bit 4 CT__FUTURE_WAITERS (a thread may sleep on

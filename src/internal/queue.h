@@ -55,13 +55,6 @@ enum ct__queue_list { CT__QUEUE_GETTERS, CT__QUEUE_PUTTERS, CT__QUEUE_JOINERS };
  * callers (a snapshot, taken under q's lock). */
 size_t ct__queue_blocked(ct_queue_t *q, enum ct__queue_list which);
 
-/* put_nowait that also tells where the item went: *handed = CT__QUEUE_STORED
- * (into the slot array), CT__QUEUE_HANDED (straight to a blocked getter that
- * was still spinning) or CT__QUEUE_WOKE (to one that slept: it was woken).
- * Codes as ct_queue_put with a zero timeout. */
-enum { CT__QUEUE_STORED = 0, CT__QUEUE_HANDED = 1, CT__QUEUE_WOKE = 2 };
-int ct__queue_put_handoff(ct_queue_t *q, void *item, int *handed);
-
 /* The capacity of q's slot array right now. */
 size_t ct__queue_capacity(ct_queue_t *q);
 
