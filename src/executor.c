@@ -17,7 +17,7 @@
  *             that task was cancelled or taken meanwhile — and a worker
  *             that finishes a task takes the next pending one itself before
  *             it goes idle: per task one hold of ex->lock by the submitter
- *             and one by the worker.
+ *             and one by the worker.  Model-checked: test/model/executor_idle.pml.
  *   workers   max_workers slots: FREE, LIVE (a thread runs in it) or EXITED
  *             (its thread returned or is returning; to be joined before the
  *             slot is reused, by submit, shutdown(wait) or destroy).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Model check of the Lock and Barrier state-word + wait protocols, the
-# shared Condition queue and the RLock take-over from a dead process
-# (test/model/lock.pml, barrier.pml, cond_shared.pml, rlock_owner.pml: every
+# shared Condition queue, the RLock take-over from a dead process and the
+# Executor's hand-off to idle workers (test/model/lock.pml, barrier.pml,
+# cond_shared.pml, rlock_owner.pml, executor_idle.pml: every
 # test/model/*.pml) with spin.
 #
 # For every model:
@@ -24,7 +25,7 @@
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
 # cores; ~45 s of CPU, about half of it the Barrier model; cond_shared.pml
-# adds ~5 s, rlock_owner.pml ~3 s); --full about 11 min.
+# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each); --full about 11 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
