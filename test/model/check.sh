@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Model check of the Lock and Barrier state-word + wait protocols, the
-# shared Condition queue, the RLock take-over from a dead process and the
-# Executor's hand-off to idle workers (test/model/lock.pml, barrier.pml,
-# cond_shared.pml, rlock_owner.pml, executor_idle.pml: every
-# test/model/*.pml) with spin.
+# shared Condition queue, the RLock take-over from a dead process, the
+# Executor's hand-off to idle workers and the GIL (test/model/lock.pml,
+# barrier.pml, cond_shared.pml, rlock_owner.pml, executor_idle.pml, gil.pml:
+# every test/model/*.pml) with spin.
 #
 # For every model:
 #   - safety run (asserts + invalid end states) for N = 2 and 3 threads: must
 #     verify clean;
 #   - liveness run (-DLIVE: the model's ltl formula, acceptance cycles under
-#     weak fairness) for N = 2 (also N = 3 with --full): must verify clean;
+#     weak fairness) for N = 2 (also N = 3 with --full), and again with each
+#     flag set on the model's "liveness-also:" line: must verify clean;
 #   - the model's "variant-base:" flags (if any) must verify clean at N = 3,
 #     and are added to every variant run below;
 #   - every variant on its "must-fail:" line must be caught at N = 3 (proof that
@@ -25,7 +26,8 @@
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
 # cores; ~45 s of CPU, about half of it the Barrier model; cond_shared.pml
-# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each); --full about 11 min.
+# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each, gil.pml ~10 s);
+# --full about 12 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
@@ -111,6 +113,17 @@ for m in "$here"/*.pml; do
     for n in $lives; do
       opt=-O2; [ $n = 2 ] && opt=-O0
       OPT=$opt verify "$name" "liveness N=$n" live -DN=$n -DLIVE || { echo "    $(verdict)"; status=1; }
+      # The model's "liveness-also:" flag sets (| separated): the same run
+      # with each (another mode of the same protocol, say).
+      also=$(sed -n 's/^ \* liveness-also: *//p' "$m")
+      if [ -n "$also" ]; then
+        IFS='|' read -r -a also_sets <<<"$also"
+        for set in "${also_sets[@]}"; do
+          read -r -a flags <<<"$set"
+          OPT=$opt verify "$name" "liveness N=$n ${flags[*]}" live -DN=$n -DLIVE "${flags[@]}" ||
+            { echo "    $(verdict)"; status=1; }
+        done
+      fi
     done
   fi
   base=()

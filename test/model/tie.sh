@@ -7,6 +7,7 @@
 # src/internal/barrier_word.h and test/model/barrier.pml must have equal values (GEN_MASK the same
 # expression), and the functions barrier.c defines must be exactly the ones
 # the model tags ("/* fn: name ... */") plus its "not-modelled:" line.
+# GIL: the same for src/internal/gil.h, src/gil.c and test/model/gil.pml.
 # Changing one side without the other fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,4 +64,39 @@ if [ -z "$cfns" ] || [ "$cfns" != "$mfns" ]; then
 fi
 [ $bstatus = 0 ] && echo "tie: barrier_word.h, barrier.c and barrier.pml agree ($(echo $cfns | wc -w) functions)"
 [ $bstatus = 0 ] || status=1
+
+# GIL: the state-word bits of src/internal/gil.h, the node words and drop
+# requests of src/gil.c's enums, and gil.c's functions (tagged "/* fn: */"
+# in gil.pml or on its "not-modelled:" lines) must match test/model/gil.pml.
+gstatus=0
+gc=$root/src/gil.c
+gbits=$root/src/internal/gil.h
+gm=$root/test/model/gil.pml
+for k in LOCKED QUEUED; do
+  cv=$(sed -nE "s/^#define CT__GIL_$k +UINT32_C\(([0-9]+)\).*/\1/p" "$gbits")
+  mv=$(sed -nE "s/^#define $k +([0-9]+).*/\1/p" "$gm")
+  if [ -z "$cv" ] || [ "$cv" != "$mv" ]; then
+    echo "tie: CT__GIL_$k is '${cv:-missing}' in src/internal/gil.h but '${mv:-missing}' in gil.pml"; gstatus=1
+  fi
+done
+for k in WAITING SIGNALLED PARKED DROP_NONE DROP_NOW DROP_WAKING; do
+  cv=$(grep -E '^enum \{' "$gc" | grep -oE "\b$k = [0-9]+u" | grep -oE '[0-9]+' | head -1)
+  mv=$(sed -nE "s/^#define $k +([0-9]+).*/\1/p" "$gm")
+  if [ -z "$cv" ] || [ "$cv" != "$mv" ]; then
+    echo "tie: $k is '${cv:-missing}' in src/gil.c but '${mv:-missing}' in gil.pml"; gstatus=1
+  fi
+done
+cfns=$(grep -E '^[A-Za-z_][^=;]*[ *][a-z_][a-z0-9_]*\(' "$gc" | grep -vE '^(#|_Static_assert)|;[[:space:]]*$' |
+       sed -E 's/\(.*//' | grep -oE '[a-z_][a-z0-9_]*$' | sort -u)
+mfns=$( { grep -oE '/\* fn: [a-z_][a-z0-9_ ]*' "$gm" | sed 's|^/\* fn: ||';
+          awk '/^ \* not-modelled:/ { sub(/^ \* not-modelled: */, ""); print; on = 1; next }
+               on && /^ \*   / { sub(/^ \*   */, ""); print; next } { on = 0 }' "$gm"; } |
+        tr ' ' '\n' | grep -v '^$' | sort -u)
+if [ -z "$cfns" ] || [ "$cfns" != "$mfns" ]; then
+  echo "tie: GIL functions differ (< src/gil.c, > gil.pml)"
+  diff <(echo "$cfns") <(echo "$mfns") | sed 's/^/  /' || true
+  gstatus=1
+fi
+[ $gstatus = 0 ] && echo "tie: internal/gil.h, gil.c and gil.pml agree ($(echo $cfns | wc -w) functions)"
+[ $gstatus = 0 ] || status=1
 exit $status
