@@ -38,7 +38,9 @@
  *         PARKED 2 -> WAITING 0    (PRIORITY mode, "nudge": by a holder that
  *                                   keeps the GIL, CAS + wake under
  *                                   queue_lock; at most once per take_slow
- *                                   call, marked in the node's `nudged`)
+ *                                   call, marked in the node's `nudged`,
+ *                                   and only if it parked less than
+ *                                   NUDGE_WINDOW_NS ago)
  *   A nudged waiter wakes as from a spurious wake: it re-checks under
  *   queue_lock, finds the GIL held and asks for the drop again (DROP_NOW).
  *
@@ -117,11 +119,25 @@ enum { DROP_NONE = 0u, DROP_NOW = 1u, DROP_WAKING = 2u };   /* drop_request */
  * returner park, and then wakes it before it drops (DROP_WAKING, below). */
 #define PRIORITY_SPIN_NS CT_US(100)
 
+/* PRIORITY mode: a holder nudges a sleeping returner (wakes it and keeps the
+ * GIL, DROP_WAKING) only if it parked at most this long ago; one asleep for
+ * longer is handed the GIL at once.  The nudge saves the holder the
+ * returner's wake-to-run but costs the returner one more poll period, and a
+ * returner parks only after PRIORITY_SPIN_NS of asking: a poll that finds
+ * it parked NUDGE_WINDOW_NS or longer means a poll period of at least
+ * PRIORITY_SPIN_NS + NUDGE_WINDOW_NS = 150 µs, long enough that the wake
+ * (~10 µs here) costs the holder little, and a nudge would double the
+ * returner's wait (bench/bench_gil.c, "poll every 120/200/500 us": with
+ * the nudge always, I/O p50 ~2 periods; without it ~1 period and CPU rate
+ * 0.87-0.90 at 120 µs). */
+#define NUDGE_WINDOW_NS CT_US(50)
+
 struct waiter {
     uint32_t word;               /* WAITING / SIGNALLED / PARKED */
     bool priority;               /* PRIORITY mode: served before the others */
     bool forced;                 /* dropped on request: forced switching */
     bool nudged;                 /* PRIORITY: woken by the holder, which kept the GIL */
+    int64_t parked_at;           /* atomic: ct__now_ns() when it last parked */
     uint64_t dropped_at;         /* `takes` when it dropped (if forced) */
     struct waiter *prev, *next;
 };
@@ -249,7 +265,7 @@ static inline void became_holder(struct ct__gil *g, uint64_t me)
 static void await_signal(struct waiter *w, int64_t deadline, int64_t spin_ns)
 {
     _Atomic uint32_t *word = CT__A32(&w->word);
-    int64_t spin_end = ct__now_ns() + spin_ns;
+    int64_t spin_end = ct__now_ns() + spin_ns, now = spin_end;
     uint32_t expected = WAITING;
 
     if (spin_end > deadline)
@@ -258,9 +274,13 @@ static void await_signal(struct waiter *w, int64_t deadline, int64_t spin_ns)
         if (ct__load_relaxed(word) != WAITING)
             return;
         ct__cpu_relax();
-        if (i % 32 == 0 && ct__now_ns() >= spin_end)
+        if (i % 32 == 0 && (now = ct__now_ns()) >= spin_end)
             break;
     }
+    /* Read by a holder deciding on a nudge, under queue_lock, once it sees
+     * PARKED; only this thread writes it, and only while the word is
+     * WAITING. */
+    ct__store_relaxed(CT__A64((uint64_t *)&w->parked_at), (uint64_t)now);
     if (!atomic_compare_exchange_strong_explicit(word, &expected, PARKED,
                                                  memory_order_relaxed, memory_order_relaxed))
         return;                          /* signalled meanwhile */
@@ -477,11 +497,12 @@ static void take_back(struct ct__gil *g, uint64_t me, uint64_t dropped_at)
 
 /* PRIORITY mode, a drop request pending: hand the GIL to the first priority
  * waiter (or the oldest waiter) and take it back.  A priority waiter that
- * already sleeps is woken first and the GIL kept: it would take a
- * wake-to-run (~20 µs here) to come and take it, all of it lost by the
- * holder; the woken waiter requests the drop again once it spins (drop_request
- * DROP_WAKING until then, which ct_gil_poll passes over).  Returns 0 (kept)
- * or 1 (handed over and held again). */
+ * went to sleep less than NUDGE_WINDOW_NS ago is woken first and the GIL
+ * kept: it would take a wake-to-run (~10-20 µs here) to come and take it,
+ * all of it lost by the holder; the woken waiter requests the drop again
+ * once it spins (drop_request DROP_WAKING until then, which ct_gil_poll
+ * passes over).  One asleep for longer is served at once (see
+ * NUDGE_WINDOW_NS).  Returns 0 (kept) or 1 (handed over and held again). */
 static int priority_hand_over(struct ct__gil *g, uint64_t me)
 {
     struct waiter *w;
@@ -498,7 +519,11 @@ static int priority_hand_over(struct ct__gil *g, uint64_t me)
         ct__store_relaxed(CT__A32(&g->drop_request), DROP_NONE);
         goto keep;
     }
-    if (w->priority && !w->nudged) {
+    if (w->priority && !w->nudged && ct__load_relaxed(CT__A32(&w->word)) == PARKED &&
+        ct__now_ns() - (int64_t)ct__load_relaxed(CT__A64((uint64_t *)&w->parked_at)) <
+            NUDGE_WINDOW_NS) {
+        /* A PARKED word changes only under queue_lock (signals, nudges):
+         * the CAS cannot fail while we hold it. */
         uint32_t parked = PARKED;
         if (atomic_compare_exchange_strong_explicit(CT__A32(&w->word), &parked, WAITING,
                                                     memory_order_relaxed,

@@ -171,6 +171,50 @@ Test(gil, poll_by_non_holder_is_eperm, .timeout = 60)
     ct_gil_destroy(&g);
 }
 
+/* PRIORITY: a returning thread that has slept for a while is served by the
+ * holder's first poll (no nudge: a holder that polls that rarely would make
+ * it wait another whole period).  The holder lets 20 ms pass after the
+ * returner queued — the rule under test is about time — so the returner's
+ * spin (100 µs) has long run out and it parked ≥ 50 µs before the poll,
+ * unless it was descheduled for those 20 ms and parked just before: so up
+ * to three tries, one must be served at once.  (Before the rule, every
+ * first poll nudged and returned 0.) */
+Test(gil, priority_long_asleep_returner_served_at_first_poll, .timeout = 60)
+{
+    int served_at_once = 0;
+
+    for (int attempt = 0; attempt < 3 && !served_at_once; attempt++) {
+        ct_gil_t g;
+        ct_thread_t t;
+        struct waiter_ctx w;
+        int rc;
+
+        cr_assert_eq(ct_gil_init(&g, CT_GIL_PRIORITY), CT_OK);
+        memset(&w, 0, sizeof w);
+        w.g = &g;
+        cr_assert_eq(ct_gil_acquire(&g), CT_OK);
+        cr_assert_eq(ct_thread_start(&t, acquire_release, &w), CT_OK);
+        await_queued(&g);
+        cr_assert_eq(ct_sleep(CT_MS(20)), CT_OK);
+        rc = ct_gil_poll(&g);
+        cr_assert(rc == 0 || rc == 1, "poll: %d", rc);
+        if (rc == 1) {
+            served_at_once = 1;
+            cr_assert_eq(atomic_load(&w.done), 1, "handed over, the returner ran");
+        } else {
+            int64_t end = t_now() + CT_SEC(30);
+            while ((rc = ct_gil_poll(&g)) == 0 && t_now() < end)
+                ;
+            cr_assert_eq(rc, 1);
+        }
+        cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
+        cr_assert_eq(w.rc, CT_OK);
+        cr_assert_eq(ct_gil_release(&g), CT_OK);
+        ct_gil_destroy(&g);
+    }
+    cr_assert(served_at_once, "three first polls nudged a returner asleep for 20 ms");
+}
+
 /* ---- mutual exclusion -------------------------------------------------------------- */
 
 #define MX_THREADS 8

@@ -143,10 +143,12 @@ CT_API bool ct_gil_held(const ct_gil_t *g);
  * CT_GIL_PRIORITY mode, a thread came back from a blocking section), it
  * releases the GIL, lets the requesting thread run, and takes the GIL back
  * only after another thread has held it (forced switching).
- * CT_GIL_PRIORITY only: if the thread to be served has gone to sleep, the
- * poll wakes it and keeps the GIL (returns 0), so the holder works on while
- * the thread wakes up instead of waiting for it; a later poll hands over
- * once it asks again (each wait of a thread is woken this way once).
+ * CT_GIL_PRIORITY only: if the thread to be served has just gone to sleep
+ * (within the last 50 µs), the poll wakes it and keeps the GIL (returns 0),
+ * so the holder works on while the thread wakes up instead of waiting for
+ * it; a later poll hands over once it asks again (each wait of a thread is
+ * woken this way once).  A thread asleep for longer is served at once: a
+ * holder that polls that rarely would make it wait a whole extra period.
  * Returns 0 (nothing to do), 1 (the GIL was handed over and is held again),
  * or CT_EPERM if a request is pending and the caller does not hold the GIL
  * (the holder check is made only then, to keep the fast path one load). */

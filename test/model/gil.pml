@@ -32,7 +32,8 @@
  *               nothing, else priority_hand_over
  *   yield       QUEUED set: hand_over
  *   priority_hand_over  under ql: w = next_to_wake; none: clear drop, keep;
- *               w priority, not nudged and PARKED: CAS PARKED -> WAITING,
+ *               w priority, not nudged, PARKED (and parked recently: a free
+ *               choice, the clock being unmodelled): CAS PARKED -> WAITING,
  *               nudged, drop = DROP_WAKING, wake (under ql), keep; else
  *               st = QUEUED, signal(w), unlock, take_back
  *   take_back   spin: st == 0 and takes moved: CAS 0 -> LOCKED, takes + 1;
@@ -383,7 +384,10 @@ poll:                                        /* fn: ct_gil_poll poll_slow */
     if
     :: prio[w] && !nudged[w] ->
 #endif
-        atomic { if :: word[w] == PARKED -> word[w] = WAITING; ok = true :: else -> ok = false fi };
+        /* only a waiter that parked recently (NUDGE_WINDOW_NS): a free choice */
+        atomic { if :: word[w] == PARKED -> word[w] = WAITING; ok = true
+                    :: word[w] == PARKED -> ok = false
+                    :: else -> ok = false fi };
         if
         :: ok ->
             nudged[w] = true;
