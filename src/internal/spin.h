@@ -37,9 +37,14 @@
  * budget, one that is not doubles the number of waits to the next probe (1,
  * 2, 4, ... up to CT__SPIN_PROBE_MAX).  No pattern can keep spinning off
  * for good: when the partner moves to another CPU, a probe at most
- * CT__SPIN_PROBE_MAX waits later sees it; and the probes cost at most one
- * maximum spin per CT__SPIN_PROBE_MAX waits (~0.04 µs a wait) where they
- * keep failing.
+ * CT__SPIN_PROBE_MAX waits later sees it (1024 sleeping waits: 2-10 ms);
+ * and the probes cost at most one maximum spin per CT__SPIN_PROBE_MAX waits
+ * where they keep failing.  That is 256 -> 1024 since the sixth session: in
+ * a one-CPU ping-pong every wait is a rebound wait, whose probe is 1024
+ * PAUSEs (~25 µs on the AMD EPYC host), so one probe per 256 waits cost ~0.1
+ * µs a wait, about half the Semaphore's gap to sem_t there (cross-process
+ * Semaphore on one CPU, ct p50 / pshared sem_t p50, 3 interleaved pairs of
+ * runs: 1.09-1.12 -> 1.04-1.06; floating 1.07-1.08 -> 1.03-1.08).
  *
  * Two growth rules are in use, each tuned with its own primitive's benchmark:
  *   ct__spin_won_after  next = max(budget, 2 * used + min): grows to what the
@@ -89,7 +94,7 @@ struct ct__spin_bounds {
 #define CT__SPIN_REBOUND ((struct ct__spin_bounds){ 16u, 1024u })
 
 /* Waits between probes while spinning is off, at most (see above). */
-#define CT__SPIN_PROBE_MAX 256u
+#define CT__SPIN_PROBE_MAX 1024u
 
 /* A fresh thread that starts from an "off" seed probes within this many
  * waits (ct__spin_adopt). */
