@@ -515,7 +515,12 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
         rc = CT_EBUSY;
         goto out;
     }
-    struct ct__future saved = *f;
+    /* Kept only where it may be needed: a submit that must start the first
+     * worker and cannot gives the future back as it was. */
+    struct ct__future saved;
+    bool may_roll_back = ex->idle == NULL && ex->nworkers == 0;
+    if (may_roll_back)
+        saved = *f;
     f->fn = fn;
     f->arg = arg;
     f->result = NULL;
@@ -534,6 +539,7 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
     } else if (ex->nworkers < ex->opts.max_workers) {
         int start = start_worker(ex);
         if (start != CT_OK && ex->nworkers == 0) {
+            assert(may_roll_back);
             pending_unlink(ex, f);                /* nobody could run it */
             *f = saved;
             rc = CT_EAGAIN;

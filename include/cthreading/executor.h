@@ -36,8 +36,6 @@
 #define CTHREADING_EXECUTOR_H
 
 #include "base.h"
-#include "lock.h"
-#include "queue.h"
 
 #ifdef __cplusplus
 extern "C" {
