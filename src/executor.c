@@ -539,9 +539,12 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
     } else if (ex->nworkers < ex->opts.max_workers) {
         int start = start_worker(ex);
         if (start != CT_OK && ex->nworkers == 0) {
+            /* may_roll_back holds: start_worker keeps ex->lock and only
+             * ever raises nworkers, which was 0 above. */
             assert(may_roll_back);
             pending_unlink(ex, f);                /* nobody could run it */
-            *f = saved;
+            if (may_roll_back)
+                *f = saved;
             rc = CT_EAGAIN;
         }
     }

@@ -278,11 +278,11 @@ static void await_signal(struct waiter *w, int64_t deadline, int64_t spin_ns)
             break;
     }
     /* Read by a holder deciding on a nudge, under queue_lock, once it sees
-     * PARKED; only this thread writes it, and only while the word is
-     * WAITING. */
+     * PARKED (the CAS below is release, the holder's load acquire); only
+     * this thread writes it, and only while the word is WAITING. */
     ct__store_relaxed(CT__A64((uint64_t *)&w->parked_at), (uint64_t)now);
     if (!atomic_compare_exchange_strong_explicit(word, &expected, PARKED,
-                                                 memory_order_relaxed, memory_order_relaxed))
+                                                 memory_order_release, memory_order_relaxed))
         return;                          /* signalled meanwhile */
     (void)ct__wait_until(&w->word, PARKED, deadline);
 }
@@ -519,7 +519,7 @@ static int priority_hand_over(struct ct__gil *g, uint64_t me)
         ct__store_relaxed(CT__A32(&g->drop_request), DROP_NONE);
         goto keep;
     }
-    if (w->priority && !w->nudged && ct__load_relaxed(CT__A32(&w->word)) == PARKED &&
+    if (w->priority && !w->nudged && ct__load_acquire(CT__A32(&w->word)) == PARKED &&
         ct__now_ns() - (int64_t)ct__load_relaxed(CT__A64((uint64_t *)&w->parked_at)) <
             NUDGE_WINDOW_NS) {
         /* A PARKED word changes only under queue_lock (signals, nudges):

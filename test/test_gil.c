@@ -177,8 +177,9 @@ Test(gil, poll_by_non_holder_is_eperm, .timeout = 60)
  * returner queued — the rule under test is about time — so the returner's
  * spin (100 µs) has long run out and it parked ≥ 50 µs before the poll,
  * unless it was descheduled for those 20 ms and parked just before: so up
- * to three tries, one must be served at once.  (Before the rule, every
- * first poll nudged and returned 0.) */
+ * to three tries, one must be served at once.  The switch interval is 10 s,
+ * so the returner's deadline does not wake it to park again meanwhile.
+ * (Before the rule, every first poll nudged and returned 0.) */
 Test(gil, priority_long_asleep_returner_served_at_first_poll, .timeout = 60)
 {
     int served_at_once = 0;
@@ -190,6 +191,7 @@ Test(gil, priority_long_asleep_returner_served_at_first_poll, .timeout = 60)
         int rc;
 
         cr_assert_eq(ct_gil_init(&g, CT_GIL_PRIORITY), CT_OK);
+        cr_assert_eq(ct_gil_set_switch_interval(&g, CT_SEC(10)), CT_OK);
         memset(&w, 0, sizeof w);
         w.g = &g;
         cr_assert_eq(ct_gil_acquire(&g), CT_OK);

@@ -55,7 +55,10 @@
  * without its deadline (the holder's poll hands over, or nudges it awake),
  * so its waits are untimed here and a missing wake is a hang.  With the GIL
  * free no wait times out, so a lost wake-up cannot be masked by a timeout
- * either.
+ * either.  -DFREE_TIMEOUTS lifts every restriction (any sleeping wait may
+ * time out at any moment, priority waiters too, with the GIL free or a
+ * request pending): lost wake-ups are then masked, but the assertions
+ * (one holder, QUEUED, live nodes) are checked over those paths as well.
  *
  * Threads: thread 0 is CPU-bound: it takes the GIL once and polls until
  * every other thread is done, then releases it.  Threads 1.. do ITER rounds
@@ -96,7 +99,7 @@
  * must-fail: NO_RECHECK SIGNAL_AFTER_UNLOCK TAKE_BACK_DROPS_QUEUED HAND_OVER_CLEARS_QUEUED NUDGE_NO_WAKE
  * must-fail-live: FORCED_RETAKE NUDGE_EVERY_TIME
  * (the last two are livelocks: no safety error, an acceptance cycle)
- * checks: -DN=2 | -DN=3 | -DN=2 -DCLASSIC | -DN=3 -DCLASSIC
+ * checks: -DN=2 | -DN=3 | -DN=2 -DCLASSIC | -DN=3 -DCLASSIC | -DN=3 -DFREE_TIMEOUTS | -DN=3 -DCLASSIC -DFREE_TIMEOUTS
  * liveness-also: -DCLASSIC
  * not-modelled: bump64 ct_gil_destroy ct_gil_held ct_gil_init ct_gil_set_switch_interval ct_gil_stats
  *   ct_gil_switch_interval gil_fork_child gil_fork_parent gil_fork_prepare holds interval_of load64
@@ -317,7 +320,9 @@ wait:
                         atomic { if :: word[me] == PARKED -> sleeping[me] = true :: else -> skip fi };
                         if
                         :: !sleeping[me] -> skip     /* woken, or the word differed */
-#ifdef CLASSIC
+#if defined(FREE_TIMEOUTS)
+                        :: atomic { sleeping[me] -> sleeping[me] = false; tout = true }
+#elif defined(CLASSIC)
                         :: atomic { sleeping[me] && (st & LOCKED) && drop == DROP_NONE ->
                                     sleeping[me] = false; tout = true }
 #else
