@@ -26,7 +26,7 @@
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
 # cores; ~45 s of CPU, about half of it the Barrier model; cond_shared.pml
-# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each, gil.pml ~10 s);
+# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each, gil.pml ~30 s);
 # --full about 12 min.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
