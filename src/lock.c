@@ -189,9 +189,9 @@ static bool spin_acquire(_Atomic uint32_t *w, bool timed)
  * CT_ETIMEDOUT (deadline passed, not held; the word keeps no trace of us).
  * `spin` false skips the first round's spin (a spin whose loads all find
  * the lock held: no step of its own). */
-CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline, bool spin)
+CT__NOINLINE static int acquire_slow(uint32_t *state, int64_t deadline, bool spin)
 {
-    _Atomic uint32_t *w = word(l);
+    _Atomic uint32_t *w = CT__A32(state);
     int64_t since = 0;        /* when we first registered (0: not yet) */
     bool starved = false;     /* we have waited STARVE_NS */
 
@@ -229,7 +229,7 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline, bool spin)
             rc = CT_OK;
         } else {
             do {
-                rc = ct__wait_until(&l->state, s, deadline);
+                rc = ct__wait_until(state, s, deadline);
                 s = ct__load_relaxed(w);
             } while (rc == CT_OK && (s & (LOCKED | WAKING)) == LOCKED);
         }
@@ -260,13 +260,13 @@ CT__NOINLINE static int acquire_slow(ct_lock_t *l, int64_t deadline, bool spin)
 
 /* [wake] Release found sleepers: wake one unless a wake is in flight or the
  * lock was taken again (its holder's release will see the sleepers). */
-CT__NOINLINE static void wake_sleeper(ct_lock_t *l, uint32_t s)
+CT__NOINLINE static void wake_sleeper(uint32_t *state, uint32_t s)
 {
-    _Atomic uint32_t *w = word(l);
+    _Atomic uint32_t *w = CT__A32(state);
 
     while (SLEEPERS(s) != 0 && !(s & (LOCKED | WAKING))) {
         if (cas(w, &s, s | WAKING, memory_order_relaxed)) {
-            ct_wake_one(&l->state);
+            ct_wake_one(state);
             return;
         }
     }
@@ -277,7 +277,7 @@ void ct_lock_acquire(ct_lock_t *l)
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
     if (CT__UNLIKELY(!try_fast(word(l))))
-        (void)acquire_slow(l, CT__NO_DEADLINE, true);
+        (void)acquire_slow(&l->state, CT__NO_DEADLINE, true);
     (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
 
@@ -286,7 +286,7 @@ void ct__lock_acquire_queued(ct_lock_t *l)
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
     if (CT__UNLIKELY(!try_fast(word(l))))
-        (void)acquire_slow(l, CT__NO_DEADLINE, false);
+        (void)acquire_slow(&l->state, CT__NO_DEADLINE, false);
     (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
 
@@ -312,21 +312,19 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
     if (timeout_ns == 0)
         return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(word(l)) ? CT_OK : CT_ETIMEDOUT);
     deadline = ct__deadline_of(timeout_ns);
-    return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(l, deadline, true));
+    return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(&l->state, deadline, true));
 }
 
-int ct_lock_release(ct_lock_t *l)
+/* [release] on a bare word: CT_EPERM (word unchanged) if LOCKED is clear. */
+static inline int release_word(uint32_t *state)
 {
-    _Atomic uint32_t *w;
+    _Atomic uint32_t *w = CT__A32(state);
     uint32_t s, next;
 
-    assert(l != NULL);
-    w = word(l);
-    CT__TSAN_LOCK_PRE_RELEASE(l);
     s = ct__load_relaxed(w);
     do {
         if (!(s & LOCKED))
-            return CT__TSAN_LOCK_POST_RELEASE(l, CT_EPERM);
+            return CT_EPERM;
         if (s & HANDOFF)
             next = s & ~(LOCKED | HANDOFF);        /* cancel a hand-off in transit */
         else if ((s & STARVING) && SLEEPERS(s) != 0)
@@ -336,11 +334,33 @@ int ct_lock_release(ct_lock_t *l)
     } while (!cas(w, &s, next, memory_order_release));
     if (next & HANDOFF) {
         if (!(s & WAKING))
-            ct_wake_one(&l->state);
+            ct_wake_one(state);
     } else if (CT__UNLIKELY(SLEEPERS(s) != 0) && !(s & HANDOFF)) {
-        wake_sleeper(l, next);
+        wake_sleeper(state, next);
     }
-    return CT__TSAN_LOCK_POST_RELEASE(l, CT_OK);
+    return CT_OK;
+}
+
+int ct_lock_release(ct_lock_t *l)
+{
+    int rc;
+
+    assert(l != NULL);
+    CT__TSAN_LOCK_PRE_RELEASE(l);
+    rc = release_word(&l->state);
+    return CT__TSAN_LOCK_POST_RELEASE(l, rc);
+}
+
+/* ---- the word alone, for RLock (internal/lock.h) ------------------------------- */
+
+int ct__lockword_acquire_slow(uint32_t *state, int64_t deadline)
+{
+    return acquire_slow(state, deadline, true);
+}
+
+int ct__lockword_release(uint32_t *state)
+{
+    return release_word(state);
 }
 
 bool ct_lock_locked(const ct_lock_t *l)

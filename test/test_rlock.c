@@ -295,12 +295,13 @@ Test(rlock, bad_timeouts_leave_the_lock_unchanged)
 }
 
 /* White-box: the recursion count is full.  Setting the owner's own count
- * directly stands in for 4 billion acquires. */
+ * directly stands in for 4 billion acquires (the field holds the levels
+ * beyond the first: src/rlock.c). */
 Test(rlock, count_overflow_is_eoverflow_and_harmless)
 {
     ct_rlock_t r = CT_RLOCK_INIT;
     ct_rlock_acquire(&r);
-    r.count = UINT32_MAX;
+    r.count = UINT32_MAX - 1;
     cr_assert_eq(ct_rlock_acquire(&r), CT_EOVERFLOW);
     cr_assert_not(ct_rlock_try_acquire(&r));
     cr_assert_eq(ct_rlock_acquire_timed(&r, CT_MS(1)), CT_EOVERFLOW);
@@ -308,7 +309,7 @@ Test(rlock, count_overflow_is_eoverflow_and_harmless)
     cr_assert_eq(ct_rlock_release(&r), CT_OK);
     cr_assert_eq(ct_rlock_count(&r), UINT32_MAX - 1);
     cr_assert_eq(ct_rlock_acquire(&r), CT_OK);
-    r.count = 1;
+    r.count = 0;
     cr_assert_eq(ct_rlock_release(&r), CT_OK);
     cr_assert_not(ct_rlock_is_owned(&r));
 }

@@ -3,6 +3,10 @@
  * owner's process died (shared_sleep / take_over), over the wait layer
  * (futex semantics).
  *
+ * This is the word of an RLock inside a region only: an RLock in process
+ * memory uses the Lock's word through internal/lock.h (src/rlock.c), which
+ * test/model/lock.pml checks; there is no owner death to cover there.
+ *
  * The fields, as in src/rlock.c: the word W (UNLOCKED 0, LOCKED 1, PARKED
  * 2) and the owner field (0: none, else the owner id of the holder; here
  * pid + 1, and the process of pid 0 may die).  Re-entry (the count) touches

@@ -8,6 +8,8 @@
 # expression), and the functions barrier.c defines must be exactly the ones
 # the model tags ("/* fn: name ... */") plus its "not-modelled:" line.
 # GIL: the same for src/internal/gil.h, src/gil.c and test/model/gil.pml.
+# RLock: its region word against rlock_owner.pml, its process word through
+# the Lock's word calls.
 # Changing one side without the other fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,6 +36,28 @@ if [ "$csteps" != "$msteps" ]; then
   status=1
 fi
 [ $status = 0 ] && echo "tie: lock_word.h, lock.c and lock.pml agree ($(echo $csteps | wc -w) steps)"
+
+# RLock: inside a region its word is the three-state one of rlock_owner.pml
+# (S_UNLOCKED/S_LOCKED/S_PARKED in src/rlock.c, the model's UNLOCKED/
+# LOCKED/PARKED); in process memory it must take, wait for and free its word
+# through the Lock's word calls (internal/lock.h), the protocol lock.pml
+# checks, and nothing of its own.
+rstatus=0
+rm=$root/test/model/rlock_owner.pml
+rc=$root/src/rlock.c
+renum=$(sed -nE 's/^enum \{ (S_UNLOCKED = [0-9]+, S_LOCKED = [0-9]+, S_PARKED = [0-9]+) \};.*/\1/p' "$rc")
+for k in UNLOCKED LOCKED PARKED; do
+  cv=$(echo "$renum" | grep -oE "S_$k = [0-9]+" | grep -oE '[0-9]+$' || true)
+  mv=$(sed -nE "s/^#define $k +([0-9]+).*/\1/p" "$rm")
+  if [ -z "$cv" ] || [ "$cv" != "$mv" ]; then
+    echo "tie: $k is '${cv:-missing}' in src/rlock.c (S_$k) but '${mv:-missing}' in rlock_owner.pml"; rstatus=1
+  fi
+done
+for f in ct__lockword_try ct__lockword_acquire_slow ct__lockword_release_fast; do
+  grep -q "$f(" "$rc" || { echo "tie: src/rlock.c does not call $f"; rstatus=1; }
+done
+[ $rstatus = 0 ] && echo "tie: rlock.c, rlock_owner.pml (region word) and internal/lock.h (process word) agree"
+[ $rstatus = 0 ] || status=1
 
 bstatus=0
 bc=$root/src/barrier.c
