@@ -124,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 12:                    /* push the owner's count near the limit */
             if (m[i].count > 0) {
                 uint32_t c = UINT32_MAX - (fuzz_u8(&in) & 3);
-                r->count = c;       /* the owner's own field (src/rlock.c) */
+                r->count = c - 1;   /* the owner's own field: levels beyond the first
+                                       (src/rlock.c) */
                 m[i].count = c;
             }
             break;
