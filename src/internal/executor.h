@@ -17,7 +17,10 @@
 
 /* The future word (struct ct__future.state): bits 0-3 the state
  * (CT__FUTURE_STATE_MASK), bit 4 CT__FUTURE_WAITERS (a thread may sleep on
- * the word). */
+ * the word), bit 5 CT__FUTURE_CALLBACKS (a done callback was added while
+ * PENDING or RUNNING: the worker completes under the future's lock).
+ * test/model/future.pml checks the completion against added callbacks and
+ * waiters; test/model/tie.sh ties these values to it. */
 #define CT__FUTURE_IDLE       UINT32_C(0)   /* never submitted */
 #define CT__FUTURE_PENDING    UINT32_C(1)   /* submitted, not started */
 #define CT__FUTURE_RUNNING    UINT32_C(2)   /* a worker runs it */
@@ -27,6 +30,7 @@
 #define CT__FUTURE_CLOSING    UINT32_C(6)   /* callbacks closed, final state next */
 #define CT__FUTURE_STATE_MASK UINT32_C(0xf)
 #define CT__FUTURE_WAITERS    UINT32_C(0x10)
+#define CT__FUTURE_CALLBACKS  UINT32_C(0x20)   /* a done callback came before completion */
 
 /* struct ct__executor.initialised: set by init, cleared by destroy ("EXEC"). */
 #define CT__EXECUTOR_MAGIC UINT32_C(0x45584543)

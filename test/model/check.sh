@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Model check of the Lock and Barrier state-word + wait protocols, the
 # shared Condition queue, the RLock take-over from a dead process, the
-# Executor's hand-off to idle workers, the GIL and the Semaphore (test/model/lock.pml,
-# barrier.pml, cond_shared.pml, rlock_owner.pml, executor_idle.pml, gil.pml, sem.pml:
-# every test/model/*.pml) with spin.
+# Executor's hand-off to idle workers, a Future's completion against done callbacks,
+# the GIL and the Semaphore (test/model/lock.pml, barrier.pml, cond_shared.pml,
+# rlock_owner.pml, executor_idle.pml, future.pml, gil.pml, sem.pml: every
+# test/model/*.pml) with spin.
 #
 # For every model:
 #   - safety run (asserts + invalid end states) for N = 2 and 3 threads: must
@@ -26,7 +27,7 @@
 # Exits non-zero on any violation (or a search cut short by the depth limit).
 # Needs spin and gcc (Debian: apt-get install spin).  About 1.5 min (2 loaded
 # cores; ~45 s of CPU, about half of it the Barrier model; cond_shared.pml
-# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each, gil.pml ~30 s,
+# adds ~5 s, rlock_owner.pml and executor_idle.pml ~3 s each, future.pml ~2 s, gil.pml ~30 s,
 # sem.pml ~3 s);
 # --full about 12 min.
 set -euo pipefail

@@ -9,7 +9,7 @@
 # the model tags ("/* fn: name ... */") plus its "not-modelled:" line.
 # GIL: the same for src/internal/gil.h, src/gil.c and test/model/gil.pml.
 # RLock: its region word against rlock_owner.pml, its process word through
-# the Lock's word calls.
+# the Lock's word calls.  Future: the word's values against future.pml.
 # Changing one side without the other fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,6 +58,21 @@ for f in ct__lockword_try ct__lockword_acquire_slow ct__lockword_release_fast; d
 done
 [ $rstatus = 0 ] && echo "tie: rlock.c, rlock_owner.pml (region word) and internal/lock.h (process word) agree"
 [ $rstatus = 0 ] || status=1
+
+# Future: the word's values in src/internal/executor.h and future.pml.
+fstatus=0
+fh=$root/src/internal/executor.h
+fm=$root/test/model/future.pml
+for k in PENDING RUNNING COMPLETING FINISHED CLOSING STATE_MASK WAITERS CALLBACKS; do
+  ce=$(sed -nE "s/^#define CT__FUTURE_$k +UINT32_C\(([0-9a-fx]+)\).*/\1/p" "$fh")
+  me=$(sed -nE "s/^#define $k +([0-9]+).*/\1/p" "$fm")
+  cv=; [ -n "$ce" ] && cv=$(( ce ))
+  if [ -z "$cv" ] || [ "$cv" != "$me" ]; then
+    echo "tie: CT__FUTURE_$k is '${ce:-missing}' in src/internal/executor.h but '${me:-missing}' in future.pml"; fstatus=1
+  fi
+done
+[ $fstatus = 0 ] && echo "tie: internal/executor.h and future.pml agree (the future word)"
+[ $fstatus = 0 ] || status=1
 
 bstatus=0
 bc=$root/src/barrier.c
