@@ -14,7 +14,7 @@
 /* In the lock order of internal/fork.h. */
 static const struct ct__fork_hooks *const services[] = {
     &ct__local_fork_hooks, &ct__timer_fork_hooks, &ct__gil_fork_hooks,
-    &ct__thread_fork_hooks,
+    &ct__thread_fork_hooks, &ct__shm_fork_hooks,
 };
 #define N_SERVICES (sizeof services / sizeof services[0])
 
@@ -37,7 +37,6 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     ct__wait_fork_child();           /* before any service hook can wake */
-    ct__shm_fork_child();            /* a new process: a new owner id for regions */
     for (size_t i = N_SERVICES; i-- > 0;)
         services[i]->child();
 }

@@ -8,9 +8,10 @@
  * Condition keeps a queue with no pointers.
  *
  * The registry's lock is a Lock (ct_shm_create/open/close are rare and
- * never called from a fork handler).  After fork() the child inherits
- * every mapping and the table with it, which stays true; only the forking
- * thread's cached owner id is renewed (its process id changed).
+ * never called from a fork handler), taken by the fork handlers as the
+ * innermost service lock (internal/fork.h).  After fork() the child
+ * inherits every mapping and the table with it, which stays true; only the
+ * forking thread's cached owner id is renewed (its process id changed).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -20,6 +21,7 @@
 #include "cthreading/lock.h"
 #include "cthreading/shm.h"
 #include "cthreading/thread.h"
+#include "internal/fork.h"
 #include "internal/atomic.h"
 #include "internal/shm.h"
 #include "platform/os.h"
@@ -53,10 +55,18 @@ bool ct__shm_pid_dead(uint64_t pid)
     return pid != ct__os_pid() && ct__os_pid_dead(pid);
 }
 
-void ct__shm_fork_child(void)
+/* fork(): the registry is a service of internal/fork.h (the innermost
+ * lock: nothing else is taken under reg_lock), so no thread is between a
+ * range's two halves, or holds reg_lock, when the process is copied. */
+static void shm_fork_prepare(void) { ct_lock_acquire(&reg_lock); }
+static void shm_fork_parent(void) { (void)ct_lock_release(&reg_lock); }
+static void shm_fork_child(void)
 {
-    ct__shm_my_owner_id = 0;
+    ct__shm_my_owner_id = 0;           /* a new process: a new owner id */
+    ct__fork_child_unlock(&reg_lock);
 }
+const struct ct__fork_hooks ct__shm_fork_hooks = { shm_fork_prepare, shm_fork_parent,
+                                                   shm_fork_child };
 
 /* ---- the registry ------------------------------------------------------------- */
 
@@ -70,19 +80,32 @@ static bool name_ok(const char *name)
     return n >= 2 && n <= 251 && strchr(name + 1, '/') == NULL;
 }
 
+/* Writes slot i's range (reg_lock held): the sequence lock's writer side. */
+static void range_write(uint32_t i, uintptr_t lo, uintptr_t hi)
+{
+    struct ct__shm_range *r = &ct__shm_ranges[i];
+    uint32_t s = ct__load_relaxed(&r->seq);
+
+    ct__store_relaxed(&r->seq, s + 1);
+    atomic_thread_fence(memory_order_release);
+    ct__store_relaxed(&r->lo, lo);
+    ct__store_relaxed(&r->hi, hi);
+    ct__store_release(&r->seq, s + 2);
+}
+
 /* Publishes [base, base + size) in a free slot; CT_EAGAIN if none is free. */
 static int publish(void *base, size_t size, int *slot)
 {
     uint32_t used;
     int rc = CT_EAGAIN;
 
+    ct__fork_ready();
     ct_lock_acquire(&reg_lock);
     used = ct__load_relaxed(&ct__shm_slots_used);
     for (uint32_t i = 0; i < CT_SHM_MAX; i++) {
         if (ct__load_relaxed(&ct__shm_ranges[i].hi) != 0)
             continue;
-        ct__store_relaxed(&ct__shm_ranges[i].lo, (uintptr_t)base);
-        ct__store_release(&ct__shm_ranges[i].hi, (uintptr_t)base + size);
+        range_write(i, (uintptr_t)base, (uintptr_t)base + size);
         if (i + 1 > used)
             ct__store_release(&ct__shm_slots_used, i + 1);
         *slot = (int)i;
@@ -96,8 +119,7 @@ static int publish(void *base, size_t size, int *slot)
 static void retract(int slot)
 {
     ct_lock_acquire(&reg_lock);
-    ct__store_release(&ct__shm_ranges[slot].hi, (uintptr_t)0);
-    ct__store_relaxed(&ct__shm_ranges[slot].lo, (uintptr_t)0);
+    range_write((uint32_t)slot, 0, 0);
     (void)ct_lock_release(&reg_lock);
 }
 

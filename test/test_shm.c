@@ -196,6 +196,53 @@ Test(shm, the_registry_has_a_limit_and_frees_slots)
         cr_assert_eq(ct_shm_close(&r[i]), CT_OK);
 }
 
+/* Regions come and go on one thread while another asks about an address
+ * outside all of them: the answer must never be "inside".  (Before the
+ * registry's sequence locks a lookup could read one range's hi and the
+ * next state's lo = 0 and say yes for an instant; an RLock there would
+ * then have run the region's word protocol on the Lock's encoding.) */
+struct churn {
+    atomic_bool stop;
+    atomic_long cycles;
+    int rc;
+};
+
+static void churn_main(void *p)
+{
+    struct churn *c = p;
+    while (!atomic_load(&c->stop)) {
+        ct_shm_t r = { 0 };
+        if ((c->rc = ct_shm_create(&r, NULL, 4096)) != CT_OK ||
+            (c->rc = ct_shm_close(&r)) != CT_OK)
+            return;
+        atomic_fetch_add(&c->cycles, 1);
+    }
+}
+
+Test(shm, an_address_outside_every_region_never_looks_inside_while_regions_come_and_go)
+{
+    static char outside;                  /* in the data segment: below the mappings */
+    ct_shm_t keep = { 0 };
+    struct churn c = { false, 0, CT_OK };
+    ct_thread_t t;
+    long wrong = 0, looks = 0;
+
+    /* One region that stays, so that a lookup always scans a used slot
+     * beside the churning one. */
+    cr_assert_eq(ct_shm_create(&keep, NULL, 4096), CT_OK);
+    cr_assert_eq(ct_thread_start(&t, churn_main, &c), CT_OK);
+    while (atomic_load(&c.cycles) < 20000 && c.rc == CT_OK) {
+        wrong += ct_shm_contains(&outside);
+        looks++;
+    }
+    atomic_store(&c.stop, true);
+    cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
+    cr_assert_eq(c.rc, CT_OK);
+    cr_assert_eq(wrong, 0, "%ld of %ld lookups put an outside address in a region", wrong, looks);
+    cr_assert(ct_shm_contains(ct_shm_base(&keep)));
+    cr_assert_eq(ct_shm_close(&keep), CT_OK);
+}
+
 /* ---- primitives across forked processes ---------------------------------------------- */
 
 Test(shm, lock_rlock_semaphore_exact_across_forked_processes)

@@ -16,8 +16,10 @@
  *   2. Timer: svc.lock (src/timer.c).  Callbacks run without it.
  *   3. GIL: registry_lock, then the queue_lock of every registered GIL in
  *      registry order (src/gil.c).  No library code runs under them.
- *   4. Thread registry: reg.lock (src/thread.c), innermost: taken under the
- *      others (a thread started from a foreach callback), never around them.
+ *   4. Thread registry: reg.lock (src/thread.c): taken under the others (a
+ *      thread started from a foreach callback), never around them.
+ *   5. Shared-memory registry: reg_lock (src/shm.c), innermost: held only
+ *      while a range of the table is written (its readers take no lock).
  * No service takes a lock of a service above it while holding its own, so
  * prepare cannot deadlock against a running thread.
  *
@@ -46,10 +48,11 @@ struct ct__fork_hooks {
     void (*child)(void);     /* repair the state for a one-thread child, release */
 };
 
-/* Each service's hooks (src/local.c, src/timer.c, src/gil.c); src/fork.c
+/* Each service's hooks (src/local.c, src/timer.c, src/gil.c, src/thread.c,
+ * src/shm.c); src/fork.c
  * runs them in the lock order above. */
 extern const struct ct__fork_hooks ct__local_fork_hooks, ct__timer_fork_hooks,
-    ct__gil_fork_hooks, ct__thread_fork_hooks;
+    ct__gil_fork_hooks, ct__thread_fork_hooks, ct__shm_fork_hooks;
 
 /* Registers the library's atfork handler once per process (cheap after the
  * first call).  Aborts the process if the OS refuses (pthread_atfork's

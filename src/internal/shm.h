@@ -8,9 +8,16 @@
  * case — and a scan of the used slots otherwise.
  *
  * Slots are claimed and freed by ct_shm_create/open/close only (under the
- * registry's lock); readers need no lock: a range is published (lo, then hi
- * with release order) before the pointer to the region is returned, so any
- * thread that has an address inside it has also seen its range.
+ * registry's lock); readers need no lock: a range is published before the
+ * pointer to the region is returned, so any thread that has an address
+ * inside it has also seen its range.  Each slot is a sequence lock (seq odd
+ * while a writer changes lo and hi, +2 per change): a reader that loads hi
+ * of one range and lo of the next one in the same slot — a close of an
+ * unrelated region, or a reuse of its slot, between its two loads — sees
+ * seq move and reads again.  Without it an address outside every region
+ * could pass for inside for an instant, and an RLock there would run the
+ * region's word protocol on the Lock's encoding (found by review in the
+ * seventh session).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -26,6 +33,7 @@
 
 struct ct__shm_range {
     _Atomic uintptr_t lo, hi;        /* [lo, hi); hi == 0: a free slot */
+    _Atomic uint32_t seq;            /* odd while being written */
 };
 
 /* The table, and one more than the highest slot ever used (0: no region
@@ -39,9 +47,23 @@ static inline bool ct__shm_contains(const void *p)
     uintptr_t a = (uintptr_t)p;
 
     for (uint32_t i = 0; i < used; i++) {
-        uintptr_t hi = atomic_load_explicit(&ct__shm_ranges[i].hi, memory_order_acquire);
-        if (a < hi && a >= atomic_load_explicit(&ct__shm_ranges[i].lo, memory_order_relaxed))
-            return true;
+        struct ct__shm_range *r = &ct__shm_ranges[i];
+        for (;;) {
+            uint32_t s = atomic_load_explicit(&r->seq, memory_order_acquire);
+            uintptr_t lo, hi;
+            if (s & 1u) {
+                ct__cpu_relax();                  /* a writer is in the middle */
+                continue;
+            }
+            lo = atomic_load_explicit(&r->lo, memory_order_relaxed);
+            hi = atomic_load_explicit(&r->hi, memory_order_relaxed);
+            atomic_thread_fence(memory_order_acquire);
+            if (atomic_load_explicit(&r->seq, memory_order_relaxed) != s)
+                continue;                         /* changed under us: again */
+            if (a >= lo && a < hi)
+                return true;
+            break;
+        }
     }
     return false;
 }
@@ -50,7 +72,7 @@ static inline bool ct__shm_contains(const void *p)
  * process id above bit 40 and its ct_thread_ident() below, so it is unique
  * across the processes of one system, never 0, and never equal to a plain
  * ct_thread_ident() (bit 63 set).  Cached per thread; after fork() the
- * child's thread gets a new one (ct__shm_fork_child). */
+ * child's thread gets a new one (src/shm.c's fork hooks). */
 extern _Thread_local uint64_t ct__shm_my_owner_id CT__TLS_INITIAL_EXEC;
 uint64_t ct__shm_owner_id_first(void);
 
@@ -72,7 +94,5 @@ static inline bool ct__shm_is_owner_id(uint64_t v) { return (v >> 63) != 0; }
  * this process may not signal, is "not known dead"). */
 bool ct__shm_pid_dead(uint64_t pid);
 
-/* Run in the child after fork(), by src/fork.c. */
-void ct__shm_fork_child(void);
 
 #endif /* CT_INTERNAL_SHM_H */
