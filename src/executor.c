@@ -55,7 +55,11 @@
  *
  * Memory orders: the final state store is release and the waits' loads are
  * acquire (the result and all the task did are visible); everything else is
- * ordered by the locks.
+ * ordered by the locks, except CALLBACKS: add_done_callback's relaxed CAS
+ * and the worker's lock-free completion CAS are ordered by the word alone
+ * (one of them fails), and a worker that sees the bit takes f's lock, which
+ * the adder holds until its callback is appended.  A final word may keep
+ * CALLBACKS set; it means nothing there, and a new submit clears it.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -79,8 +83,8 @@ enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_EXITED = 2 };
 struct ct__executor_worker {
     /* 1 while the worker runs a task: set under ex->lock as it takes one,
      * cleared (release) when the call returns; destroy reads it (acquire)
-     * under ex->lock.  Written twice per task by the worker alone, so each
-     * slot's flag has a cache line of its own (slots are SLOT_BYTES apart):
+     * under ex->lock.  Written twice per task by the worker alone, so no
+     * two slots' flags share a cache line (slots are 128 bytes apart):
      * a counter shared by all workers, on the line of ex->lock, cost ~20 %
      * of the throughput with four submitters (bench_queue.c's rows). */
     uint32_t busy;

@@ -13,9 +13,9 @@
  *            internal/lock.h: the inline OR to take it, the Lock's slow
  *            path, the inline CAS to free it when nobody waits.  Until the
  *            seventh session every RLock used the three-state word below;
- *            its contended empty and short cells ran at 0.57-0.89x the
- *            recursive pthread mutex (cthreading-bench --matrix=rlock), on
- *            the Lock's word at 1.1-1.4x;
+ *            its contended empty cells ran at 0.64-1.02x the recursive
+ *            pthread mutex (cthreading-bench --matrix=rlock, two runs), on
+ *            the Lock's word at 0.95-1.22x;
  *          - inside a region of shared memory, the three states of the
  *            textbook futex lock: S_UNLOCKED 0, S_LOCKED 1 (held, nobody
  *            sleeps), S_PARKED 2 (held, some thread may sleep).  acquire:
