@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 typedef struct ct_rlock {
-    uint32_t state;   /* the lock word (private encoding)         */
+    uint32_t state;   /* the lock word (private encoding) */
     uint32_t count;   /* private: levels beyond the first; owner only  */
     uint64_t owner;   /* ct_thread_ident() of the owner, 0 when free */
 } ct_rlock_t;
