@@ -407,7 +407,7 @@ static int init_fn(void *unused)
     (void)unused;
     if ((rc = ct__os_tls_create(&reg.key, key_dtor)) != CT_OK)
         return rc;
-    ct__fork_ready();   /* the registry's hooks are src/fork.c's last service */
+    ct__fork_ready();   /* the registry's hooks are one of src/fork.c's services */
     reg_lock();
     main_rec.ident = ct_thread_ident();
     main_rec.name = main_name;

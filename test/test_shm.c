@@ -204,7 +204,7 @@ Test(shm, the_registry_has_a_limit_and_frees_slots)
 struct churn {
     atomic_bool stop;
     atomic_long cycles;
-    int rc;
+    atomic_int rc;                        /* read by the looking thread as it loops */
 };
 
 static void churn_main(void *p)
@@ -212,9 +212,13 @@ static void churn_main(void *p)
     struct churn *c = p;
     while (!atomic_load(&c->stop)) {
         ct_shm_t r = { 0 };
-        if ((c->rc = ct_shm_create(&r, NULL, 4096)) != CT_OK ||
-            (c->rc = ct_shm_close(&r)) != CT_OK)
+        int rc = ct_shm_create(&r, NULL, 4096);
+        if (rc == CT_OK)
+            rc = ct_shm_close(&r);
+        if (rc != CT_OK) {
+            atomic_store(&c->rc, rc);
             return;
+        }
         atomic_fetch_add(&c->cycles, 1);
     }
 }
@@ -231,13 +235,13 @@ Test(shm, an_address_outside_every_region_never_looks_inside_while_regions_come_
      * beside the churning one. */
     cr_assert_eq(ct_shm_create(&keep, NULL, 4096), CT_OK);
     cr_assert_eq(ct_thread_start(&t, churn_main, &c), CT_OK);
-    while (atomic_load(&c.cycles) < 20000 && c.rc == CT_OK) {
+    while (atomic_load(&c.cycles) < 20000 && atomic_load(&c.rc) == CT_OK) {
         wrong += ct_shm_contains(&outside);
         looks++;
     }
     atomic_store(&c.stop, true);
     cr_assert_eq(ct_thread_join(&t, CT_FOREVER), CT_OK);
-    cr_assert_eq(c.rc, CT_OK);
+    cr_assert_eq(atomic_load(&c.rc), CT_OK);
     cr_assert_eq(wrong, 0, "%ld of %ld lookups put an outside address in a region", wrong, looks);
     cr_assert(ct_shm_contains(ct_shm_base(&keep)));
     cr_assert_eq(ct_shm_close(&keep), CT_OK);
