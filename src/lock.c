@@ -117,11 +117,9 @@ static inline bool cas(_Atomic uint32_t *w, uint32_t *expected, uint32_t desired
 
 /* [fast] Sets LOCKED whatever the other bits; on a held lock the OR writes
  * the value it found, a no-op to every other step (and to futex sleepers,
- * which compare values).  So it is the [spin] step's take, in one RMW. */
-static inline bool try_fast(_Atomic uint32_t *w)
-{
-    return !(atomic_fetch_or_explicit(w, LOCKED, memory_order_acquire) & LOCKED);
-}
+ * which compare values).  So it is the [spin] step's take, in one RMW:
+ * ct__lockword_try of internal/lock.h, which RLock uses too. */
+#define try_fast(l) ct__lockword_try(&(l)->state)
 
 /* A try-acquire takes the lock if LOCKED is clear right now, whatever the
  * other bits: a free lock may still show registered sleepers or a wake in
@@ -276,7 +274,7 @@ void ct_lock_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
-    if (CT__UNLIKELY(!try_fast(word(l))))
+    if (CT__UNLIKELY(!try_fast(l)))
         (void)acquire_slow(&l->state, CT__NO_DEADLINE, true);
     (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
@@ -285,7 +283,7 @@ void ct__lock_acquire_queued(ct_lock_t *l)
 {
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, 0);
-    if (CT__UNLIKELY(!try_fast(word(l))))
+    if (CT__UNLIKELY(!try_fast(l)))
         (void)acquire_slow(&l->state, CT__NO_DEADLINE, false);
     (void)CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
 }
@@ -294,7 +292,7 @@ bool ct_lock_try_acquire(ct_lock_t *l)
 {
     assert(l != NULL);
     CT__TSAN_LOCK_PRE_ACQUIRE(l, CT__TSAN_TRY);
-    return CT__TSAN_LOCK_POST_TRY(l, try_take(word(l)));
+    return CT__TSAN_LOCK_POST_TRY(l, try_take(l));
 }
 
 int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
@@ -307,10 +305,10 @@ int ct_lock_acquire_timed(ct_lock_t *l, int64_t timeout_ns)
         return rc;
     /* Like TSan's pthread_mutex_timedlock: a finite wait is a try-lock. */
     CT__TSAN_LOCK_PRE_ACQUIRE(l, timeout_ns == CT_FOREVER ? 0 : CT__TSAN_TRY);
-    if (CT__LIKELY(try_fast(word(l))))
+    if (CT__LIKELY(try_fast(l)))
         return CT__TSAN_LOCK_POST_ACQUIRE(l, CT_OK);
     if (timeout_ns == 0)
-        return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(word(l)) ? CT_OK : CT_ETIMEDOUT);
+        return CT__TSAN_LOCK_POST_ACQUIRE(l, try_take(l) ? CT_OK : CT_ETIMEDOUT);
     deadline = ct__deadline_of(timeout_ns);
     return CT__TSAN_LOCK_POST_ACQUIRE(l, acquire_slow(&l->state, deadline, true));
 }

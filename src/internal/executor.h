@@ -61,7 +61,6 @@ struct ct__executor {
     uint32_t initialised;          /* a magic value once ct_executor_init ran */
     uint32_t shutdown;
     uint32_t nworkers;             /* worker threads alive (incl. retiring ones) */
-    uint32_t unused_;              /* was the running count: now per worker slot */
     uint32_t npending;
     ct_executor_options_t opts;
     struct ct__executor_idle *idle; /* idle workers, the latest first */
