@@ -106,8 +106,6 @@ _Static_assert(LOCKED == CT__LOCK_LOCKED, "lock.h's inline fast path uses the sa
 #define STARVE_NS INT64_C(1000000)
 #endif
 
-static inline _Atomic uint32_t *word(ct_lock_t *l) { return CT__A32(&l->state); }
-
 static inline bool cas(_Atomic uint32_t *w, uint32_t *expected, uint32_t desired,
                        memory_order success)
 {
