@@ -6,11 +6,11 @@
  *             intrusive doubly-linked list through the futures themselves,
  *             so a cancel unlinks one in O(1) and nothing is allocated per task.
  *   idle      the idle workers, the one that went idle last first: a stack
- *             of nodes on the workers' own stacks, each with its own wait
- *             word (IDLE_WAITING, IDLE_SLEEPING, IDLE_CALLED).  A submit
- *             that finds an idle worker pops it and calls it (IDLE_CALLED,
- *             and a wake, under ex->lock, only if it sleeps); shutdown calls
- *             them all.  The last one to go idle is the one most likely
+ *             of nodes in the workers' slots, each with its own wait word
+ *             (IDLE_WAITING, IDLE_SLEEPING, IDLE_CALLED).  A submit that
+ *             finds an idle worker pops it and calls it (IDLE_CALLED under
+ *             ex->lock, and a wake after the lock is dropped, only if it
+ *             slept); shutdown calls them all.  The last one to go idle is the one most likely
  *             still spinning (no wake-up at all) and the others, left
  *             alone, are the ones that retire after the idle timeout.
  *             A called worker runs the head of `pending` — or nothing, if
@@ -80,6 +80,13 @@
 
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_EXITED = 2 };
 
+/* An idle worker's node (in its slot, linked under ex->lock). */
+enum { IDLE_WAITING = 0, IDLE_SLEEPING = 1, IDLE_CALLED = 2 };
+struct ct__executor_idle {
+    struct ct__executor_idle *next, *prev;
+    uint32_t word;                   /* IDLE_*; waited on */
+};
+
 struct ct__executor_worker {
     /* 1 while the worker runs a task: set under ex->lock as it takes one,
      * cleared (release) when the call returns; destroy reads it (acquire)
@@ -92,35 +99,56 @@ struct ct__executor_worker {
     uint64_t ident;                  /* the worker thread's ident, under ex->lock */
     ct_thread_t thread;
     struct ct__executor *ex;
+    /* The worker's idle node.  In the slot, not on the worker's stack, so
+     * that it outlives every idle round: a submit wakes a sleeping worker
+     * after it dropped ex->lock, and that late wake may find the worker
+     * called already and gone on (even retired) — at worst a spurious
+     * wake of its next idle wait, never a wake on a dead stack. */
+    struct ct__executor_idle idle;
     char pad_[128 - 2 * sizeof(uint32_t) - sizeof(uint64_t) - sizeof(ct_thread_t) -
-              sizeof(struct ct__executor *)];
+              sizeof(struct ct__executor *) - sizeof(struct ct__executor_idle)];
 };
 _Static_assert(sizeof(struct ct__executor_worker) == 128, "two busy flags never share a line");
 
-/* Adaptive spin before a future wait sleeps (Semaphore bounds and rule,
- * internal/spin.h): a task that completes within ~10 µs is seen without the
- * two wake-to-run system calls of a sleep. */
-CT__SPIN_POLICY(spin_policy, CT_SPIN_HANDOFF_MAX);
+/* The executor's waits poll with a yield, not with PAUSE.  A future wait and
+ * an idle worker's wait look at their word, and if it has not changed give
+ * the CPU away (sched_yield / SwitchToThread) and look again, up to an
+ * adaptive number of rounds (internal/spin.h's rule, bounds below), before
+ * they park.  Why: the executor's threads usually outnumber the CPUs (four
+ * submitters and two workers on two CPUs is the common shape), and there a
+ * PAUSE spin runs on the CPU that the thread it waits for needs; the
+ * spinners' wins (a submitter arriving, a task finishing) kept their
+ * budgets high, so the waste never showed in the policy.  A yielding
+ * waiter lets a runnable thread on its CPU run at once, and on an otherwise
+ * idle CPU a yield returns at once (~0.3 µs) and the loop still sees a
+ * hand-off without any system call on the waker's side.  Measured with
+ * bench_queue.c's loop (empty tasks, window 64, 1M tasks; six interleaved
+ * runs of each build, medians, M tasks/s), PAUSE spin -> yield polls:
+ * 4 submitters / 2 workers 5.4 -> 12.4, 1/2 4.5 -> 9.9, 4/4 6.5 -> 11.5,
+ * 1/4 4.3 -> 11.2.  A win took one yield in nearly every wait (counted),
+ * and at most 16 rounds did as well as 500.  No spin at all gave 7.2 at
+ * 4/2 but 1.5 at 1/2 (every submit then wakes a sleeping worker).
+ *
+ * Future waits and idle waits: 1 to 16 rounds, a thread starts at 16. */
+#ifndef CT_EXECUTOR_YIELD_MAX
+#define CT_EXECUTOR_YIELD_MAX 16u
+#endif
+#define YIELD_BOUNDS ((struct ct__spin_bounds){ 1u, CT_EXECUTOR_YIELD_MAX })
+CT__SPIN_POLICY(spin_policy, CT_EXECUTOR_YIELD_MAX);
 
-/* A wait right after this thread's submit woke a sleeping worker spins on
- * the "rebound" budget (internal/spin.h): the task cannot finish before the
- * worker's wake-up (~10-30 µs here), longer than the ordinary maximum, and
- * a waiter that sleeps meanwhile costs a second wake-to-run hand-off.
- * Measured with bench_queue.c's round-trip row (fresh client per run). */
-CT__SPIN_POLICY(rebound_policy, 1024u);
+/* A wait right after this thread's submit woke a sleeping worker: the task
+ * cannot finish before the worker's wake-up (~10-30 µs here), so that wait
+ * may poll longer, 2 to 64 rounds ("rebound", internal/spin.h); a waiter
+ * that sleeps meanwhile costs a second wake-to-run hand-off.  Measured with
+ * bench_queue.c's round-trip row (fresh client per run). */
+#define REBOUND_BOUNDS ((struct ct__spin_bounds){ 2u, 4u * CT_EXECUTOR_YIELD_MAX })
+CT__SPIN_POLICY(rebound_policy, 4u * CT_EXECUTOR_YIELD_MAX);
 static _Thread_local bool woke_worker;
 
-/* An idle worker's node (on its own stack, linked under ex->lock). */
-enum { IDLE_WAITING = 0, IDLE_SLEEPING = 1, IDLE_CALLED = 2 };
-struct ct__executor_idle {
-    struct ct__executor_idle *next, *prev;
-    uint32_t word;                   /* IDLE_*; waited on */
-};
-
-/* An idle worker spins (Semaphore's bounds and rule, internal/spin.h)
- * before it sleeps: a submitter that keeps it busy calls it again within a
- * few µs, and a call that finds it spinning costs no system call. */
-CT__SPIN_POLICY(idle_policy, CT_SPIN_HANDOFF_MAX);
+/* An idle worker polls (YIELD_BOUNDS) before it sleeps: a submitter that
+ * keeps it busy calls it again within a few µs, and a call that finds it
+ * awake costs no system call. */
+CT__SPIN_POLICY(idle_policy, CT_EXECUTOR_YIELD_MAX);
 
 /* ---- the future word ------------------------------------------------------------- */
 
@@ -170,7 +198,7 @@ static uint32_t wait_done(struct ct__future *f, int64_t deadline)
     _Atomic uint32_t *w = fword(f);
     bool rebound = woke_worker;
     struct ct__spin *budget_p = rebound ? &rebound_policy : &spin_policy;
-    struct ct__spin_bounds bounds = rebound ? CT__SPIN_REBOUND : CT__SPIN_HANDOFF;
+    struct ct__spin_bounds bounds = rebound ? REBOUND_BOUNDS : YIELD_BOUNDS;
     unsigned budget = ct__spin_rounds(budget_p, bounds);
     uint32_t v, st;
 
@@ -184,7 +212,7 @@ static uint32_t wait_done(struct ct__future *f, int64_t deadline)
             ct__spin_won_after(budget_p, i, bounds);
             return st;
         }
-        ct__cpu_relax();
+        ct__os_yield();
     }
     ct__spin_slept(budget_p, bounds);
     for (;;) {
@@ -320,18 +348,21 @@ static void idle_unlink(struct ct__executor *ex, struct ct__executor_idle *n)
     n->next = n->prev = NULL;
 }
 
-/* ex->lock held: calls the idle worker of node n (unlinked already).  The
- * wake comes before the lock is dropped: until then the worker cannot leave
- * its wait (it re-takes ex->lock first), so its node is still there.
- * Returns true if it was asleep. */
+/* ex->lock held: calls the idle worker of node n (unlinked already).
+ * Returns true if it was asleep: the caller then wakes it with idle_wake,
+ * after it dropped ex->lock (a worker woken while the submitter still holds
+ * the lock would run only to sleep on the lock it needs first).  The node
+ * lives in the worker's slot, so the late wake is safe whatever the worker
+ * did meanwhile (struct ct__executor_worker). */
 static bool idle_call(struct ct__executor_idle *n)
 {
-    if (atomic_exchange_explicit(CT__A32(&n->word), IDLE_CALLED, memory_order_release) ==
-        IDLE_SLEEPING) {
-        ct_wake_one(&n->word);
-        return true;
-    }
-    return false;
+    return atomic_exchange_explicit(CT__A32(&n->word), IDLE_CALLED, memory_order_release) ==
+           IDLE_SLEEPING;
+}
+
+static void idle_wake(struct ct__executor_idle *n)
+{
+    ct_wake_one(&n->word);
 }
 
 /* Waits, ex->lock not held, until the node is called or the deadline
@@ -339,18 +370,18 @@ static bool idle_call(struct ct__executor_idle *n)
 static void idle_wait(struct ct__executor_idle *n, int64_t deadline)
 {
     _Atomic uint32_t *w = CT__A32(&n->word);
-    unsigned budget = ct__spin_rounds(&idle_policy, CT__SPIN_HANDOFF);
+    unsigned budget = ct__spin_rounds(&idle_policy, YIELD_BOUNDS);
     uint32_t expected = IDLE_WAITING;
 
     for (unsigned i = 0; i < budget; i++) {
         if (ct__load_acquire(w) == IDLE_CALLED) {
-            ct__spin_won_after(&idle_policy, i, CT__SPIN_HANDOFF);
+            ct__spin_won_after(&idle_policy, i, YIELD_BOUNDS);
             return;
         }
-        ct__cpu_relax();
+        ct__os_yield();
     }
     if (budget > 0)
-        ct__spin_slept(&idle_policy, CT__SPIN_HANDOFF);
+        ct__spin_slept(&idle_policy, YIELD_BOUNDS);
     if (!atomic_compare_exchange_strong_explicit(w, &expected, IDLE_SLEEPING,
                                                  memory_order_acquire, memory_order_acquire))
         return;                                   /* called just now */
@@ -365,7 +396,7 @@ static void idle_wait(struct ct__executor_idle *n, int64_t deadline)
 static bool serve(struct ct__executor *ex, struct ct__executor_worker *slot)
 {
     int64_t idle = ex->opts.idle_timeout_ns > 0 ? ex->opts.idle_timeout_ns : CT_FOREVER;
-    struct ct__executor_idle node;
+    struct ct__executor_idle *node = &slot->idle;
 
     ct_lock_acquire(&ex->lock);
     for (;;) {
@@ -392,14 +423,14 @@ static bool serve(struct ct__executor *ex, struct ct__executor_worker *slot)
             (void)ct_lock_release(&ex->lock);
             return true;
         }
-        node.word = IDLE_WAITING;
-        idle_push(ex, &node);
+        ct__store_relaxed(CT__A32(&node->word), IDLE_WAITING);
+        idle_push(ex, node);
         (void)ct_lock_release(&ex->lock);
-        idle_wait(&node, ct__deadline_of(idle));
+        idle_wait(node, ct__deadline_of(idle));
         ct_lock_acquire(&ex->lock);
-        if (ct__load_relaxed(CT__A32(&node.word)) != IDLE_CALLED) {
+        if (ct__load_relaxed(CT__A32(&node->word)) != IDLE_CALLED) {
             /* Timed out, nobody called us: retire, unless work came. */
-            idle_unlink(ex, &node);
+            idle_unlink(ex, node);
             if (ex->pending_head == NULL && !ex->shutdown) {
                 (void)ct_lock_release(&ex->lock);
                 return false;
@@ -525,11 +556,13 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
 {
     struct ct__executor *ex = ct__executor_of(handle);
     struct ct__future *f = ct__future_of(future);
+    struct ct__executor_idle *called = NULL;
     int rc;
 
     assert(ex != NULL && f != NULL && fn != NULL);
     if (!initialised(ex))
         return CT_EINVAL;
+    woke_worker = false;
     ct_lock_acquire(&ex->lock);
     if (ex->shutdown) {
         rc = CT_ESHUTDOWN;
@@ -558,9 +591,9 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
     rc = CT_OK;
     woke_worker = false;
     if (ex->idle != NULL) {
-        struct ct__executor_idle *n = ex->idle;
-        idle_unlink(ex, n);
-        woke_worker = idle_call(n);
+        called = ex->idle;
+        idle_unlink(ex, called);
+        woke_worker = idle_call(called);
     } else if (ex->nworkers < ex->opts.max_workers) {
         int start = start_worker(ex);
         if (start != CT_OK && ex->nworkers == 0) {
@@ -575,6 +608,8 @@ int ct_executor_submit(ct_executor_t *handle, ct_future_t *future, void *(*fn)(v
     }
 out:
     (void)ct_lock_release(&ex->lock);
+    if (woke_worker)
+        idle_wake(called);
     return rc;
 }
 
@@ -601,7 +636,8 @@ int ct_executor_shutdown(ct_executor_t *handle, bool wait, bool cancel_futures)
     while (ex->idle != NULL) {                    /* nothing left for them: leave */
         struct ct__executor_idle *n = ex->idle;
         idle_unlink(ex, n);
-        (void)idle_call(n);
+        if (idle_call(n))
+            idle_wake(n);     /* under ex->lock: shutdown is rare, keep it simple */
     }
     (void)ct_lock_release(&ex->lock);
     while (cancelled != NULL) {

@@ -17,9 +17,13 @@
  *             while word != CALLED: wait(word, SLEEPING, idle deadline),
  *             a timeout returns
  *   submit    lock; pending + 1; an idle node linked: unlink it, XCHG its
- *             word -> CALLED, found SLEEPING: wake it (still under the
- *             lock); else nworkers < MAX: start a worker; unlock
- *   shutdown  lock; shutdown = 1; call every linked node; unlock
+ *             word -> CALLED; else nworkers < MAX: start a worker; unlock;
+ *             then, if the XCHG found SLEEPING, wake the node (after the
+ *             lock is dropped: the node lives in the worker's slot, so the
+ *             late wake may find the worker gone on, even asleep on its
+ *             next idle round — a spurious wake, which its loop absorbs)
+ *   shutdown  lock; shutdown = 1; call every linked node (waking each one
+ *             found SLEEPING, under the lock); unlock
  * (The finalizer's re-check after retiring, cancel and the futures are left
  * out: a retiring worker here leaves in the same lock hold that decides.)
  *
@@ -43,7 +47,11 @@
  *                      first: a task submitted while it ran is never taken.
  *   CAS_AS_STORE       idle_wait stores SLEEPING instead of the CAS: a call
  *                      that came first is overwritten and the worker sleeps.
- * must-fail: NO_WAKE IDLE_WITHOUT_CHECK CAS_AS_STORE
+ *   WAKE_FROM_RELOAD   submit decides its late wake from a fresh load of the
+ *                      word after the unlock (SLEEPING?) instead of from the
+ *                      XCHG's result: the word reads CALLED by then, so a
+ *                      sleeping worker is never woken.
+ * must-fail: NO_WAKE IDLE_WITHOUT_CHECK CAS_AS_STORE WAKE_FROM_RELOAD
  * (Retiring even with tasks pending is not a bug here: a worker whose node
  * is still linked is called by the submit, so one that timed out uncalled
  * leaves the pending task to the worker that was called.)
@@ -77,15 +85,20 @@ bool sleeping[SUBMITS];     /* the wait queue of word[i] */
 inline lock() { atomic { lk == 0 -> lk = _pid + 1 } }
 inline unlock() { atomic { assert(lk == _pid + 1); lk = 0 } }
 
-/* caller holds the lock; node i linked: unlink and call it */
+/* caller holds the lock; node i linked: unlink and call it (XCHG; old
+ * gets what the word held) */
 inline call(i) {
     idle[i] = false; nidle--; ncalled++;
-    atomic {
-        old = word[i]; word[i] = CALLED;
+    atomic { old = word[i]; word[i] = CALLED }
+}
+
+/* wake node i (wait-layer semantics: every sleeper on its word) */
+inline wake(i) {
 #ifndef NO_WAKE
-        if :: old == SLEEPING -> sleeping[i] = false :: else -> skip fi
+    sleeping[i] = false
+#else
+    skip
 #endif
-    }
 }
 
 proctype worker(byte me)
@@ -152,7 +165,7 @@ gone:
 
 active proctype submitter()
 {
-    byte n = 0, i, old;
+    byte n = 0, i, old, callee;
     bool found;
 
     do
@@ -163,7 +176,7 @@ active proctype submitter()
         i = 0;
         do
         :: i < started && !found ->
-            if :: idle[i] -> call(i); found = true :: else -> skip fi;
+            if :: idle[i] -> call(i); found = true; callee = i :: else -> skip fi;
             i++
         :: else -> break
         od;
@@ -175,6 +188,12 @@ active proctype submitter()
         :: else -> skip
         fi;
         unlock();
+        /* the late wake, outside the lock */
+#ifdef WAKE_FROM_RELOAD
+        if :: found && word[callee] == SLEEPING -> wake(callee) :: else -> skip fi;
+#else
+        if :: found && old == SLEEPING -> wake(callee) :: else -> skip fi;
+#endif
         n++
     :: n == SUBMITS -> break
     od;
@@ -183,7 +202,10 @@ active proctype submitter()
     shutdown = true;
     i = 0;
     do
-    :: i < started -> if :: idle[i] -> call(i) :: else -> skip fi; i++
+    :: i < started ->
+        if :: idle[i] -> call(i); if :: old == SLEEPING -> wake(i) :: else -> skip fi
+           :: else -> skip fi;
+        i++
     :: else -> break
     od;
     unlock();
