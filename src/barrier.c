@@ -77,6 +77,7 @@
 #include "internal/barrier_word.h"
 #include "internal/platform.h"
 #include "internal/spin.h"
+#include "platform/os.h"
 #include "wait/wait.h"
 
 _Static_assert(CT_BARRIER_PARTIES_MAX == COUNT_MASK, "count field holds parties");
@@ -109,7 +110,13 @@ static int await_change(ct_barrier_t *b, uint32_t seen, int64_t deadline, struct
             return CT_OK;
         ct__cpu_relax();
     }
-    sp->slept = true;
+    sp->slept = true;                  /* the PAUSE spin did not do it */
+    /* Yield polls (internal/spin.h). */
+    for (unsigned y = 0; y < CT__SPIN_YIELDS && !ct__deadline_passed(deadline); y++) {
+        ct__os_yield();
+        if (ct__load_acquire(w) != seen)
+            return CT_OK;
+    }
     if (!(seen & PARKED)) {
         if (!atomic_compare_exchange_strong_explicit(w, &seen, seen | PARKED,
                                                      memory_order_relaxed,

@@ -90,6 +90,7 @@
 #include "internal/rlock.h"
 #include "internal/shm.h"
 #include "internal/spin.h"
+#include "platform/os.h"
 #include "wait/wait.h"
 
 enum { WAITING = 0, SLEEPING = 1, NOTIFIED = 2 };
@@ -301,6 +302,15 @@ static int park(struct waiter *w, int64_t deadline, bool *slept)
         }
         ct__cpu_relax();
     }
+    /* Yield polls (internal/spin.h). */
+    for (unsigned y = 0; y < CT__SPIN_YIELDS && !ct__deadline_passed(deadline); y++) {
+        ct__os_yield();
+        if (ct__load_acquire(s) == NOTIFIED) {
+            if (budget > 0)
+                ct__spin_slept(policy, bounds);       /* the PAUSE spin did not do it */
+            return CT_OK;
+        }
+    }
     if (!atomic_compare_exchange_strong_explicit(s, &expected, SLEEPING,
                                                  memory_order_acquire,
                                                  memory_order_acquire))
@@ -359,6 +369,10 @@ CT__NOINLINE static int shared_wait(ct_cond_t *c, int64_t deadline)
             ct__spin_won_after(&shared_policy, i, CT__SPIN_HANDOFF);
         else if (budget > 0)
             ct__spin_slept(&shared_policy, CT__SPIN_HANDOFF);
+        /* Yield polls (internal/spin.h). */
+        for (unsigned y = 0;
+             y < CT__SPIN_YIELDS && ct__load_acquire(seq) == e && !ct__deadline_passed(deadline); y++)
+            ct__os_yield();
         while (ct__load_acquire(seq) == e && rc == CT_OK) {
             slept = true;
             rc = ct__wait_until(&c->q.words[0], e, deadline);

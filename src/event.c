@@ -44,6 +44,7 @@
 #include "internal/event_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/spin.h"
+#include "platform/os.h"
 #include "wait/wait.h"
 
 
@@ -105,6 +106,12 @@ CT__NOINLINE static int wait_slow(ct_event_t *e, uint32_t gen, int64_t deadline)
         ct__cpu_relax();
     }
     ct__spin_slept(&spin_policy, CT__SPIN_HANDOFF);
+    /* Yield polls (internal/spin.h). */
+    for (unsigned y = 0; y < CT__SPIN_YIELDS && !ct__deadline_passed(deadline); y++) {
+        ct__os_yield();
+        if (released(ct__load_acquire(w), gen))
+            return CT_OK;
+    }
     s = ct__load_acquire(w);
     for (;;) {
         if (released(s, gen))

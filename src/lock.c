@@ -82,7 +82,9 @@
 #include "internal/lock.h"
 #include "internal/lock_word.h"   /* the bits above, named */
 #include "internal/platform.h"
+#include "internal/spin.h"
 #include "internal/tsan_owner.h"   /* TSan annotations: design there */
+#include "platform/os.h"
 #include "wait/wait.h"
 
 _Static_assert(LOCKED == CT__LOCK_LOCKED, "lock.h's inline fast path uses the same bit");
@@ -181,6 +183,32 @@ static bool spin_acquire(_Atomic uint32_t *w, bool timed)
     return false;
 }
 
+/* [spin], its second part: CT__SPIN_YIELDS looks at the word, each after a
+ * yield of the CPU (internal/spin.h), CAS-ing LOCKED in whenever it is seen
+ * clear; also while the PAUSE spin above is off.  A holder that shares this
+ * CPU (more threads than CPUs, or a preempted holder) runs at once and its
+ * release then finds nobody registered: no wake system call, no sleep.
+ * Measured (cthreading-bench --matrix=lock, 7 rounds of 200 ms, one run
+ * per build): the oversubscribed cells, 0 -> 8 yields, empty/8 41.8M ->
+ * 71.9M acquisitions/s (ct/absl 0.89 -> 1.39), empty/16 40.4M -> 72.4M,
+ * long/16 4.17M -> 4.69M (ct/absl 0.90 -> 1.02), long/4 ct/absl 0.84 ->
+ * 0.98; 4 and 16 yields were within the noise of 8; ct's fairness stayed
+ * >= 0.33 in every multi-thread cell of those runs but one (0.22). */
+static bool yield_acquire(_Atomic uint32_t *w, int64_t deadline)
+{
+    for (unsigned y = 0; y < CT__SPIN_YIELDS; y++) {
+        uint32_t s;
+
+        if (ct__deadline_passed(deadline))
+            return false;
+        ct__os_yield();
+        s = ct__load_relaxed(w);
+        if (!(s & LOCKED) && cas(w, &s, s | LOCKED, memory_order_acquire))
+            return true;
+    }
+    return false;
+}
+
 /* Slow path: the lock was held on the first try.  Returns CT_OK (held) or
  * CT_ETIMEDOUT (deadline passed, not held; the word keeps no trace of us).
  * `spin` false skips the first round's spin (a spin whose loads all find
@@ -195,7 +223,8 @@ CT__NOINLINE static int acquire_slow(uint32_t *state, int64_t deadline, bool spi
         uint32_t s;
         int rc;
 
-        if (spin && spin_acquire(w, deadline != CT__NO_DEADLINE))
+        if (spin && (spin_acquire(w, deadline != CT__NO_DEADLINE) ||
+                     yield_acquire(w, deadline)))
             return CT_OK;
         spin = true;
         /* [register], or take the lock if it just came free. */

@@ -63,6 +63,7 @@
 #include "internal/platform.h"
 #include "internal/queue.h"
 #include "internal/spin.h"
+#include "platform/os.h"
 #include "wait/wait.h"
 
 enum { WAITING = 0, SLEEPING = 1, SERVED = 2, SHUT = 3 };
@@ -322,6 +323,12 @@ static uint32_t park(struct ct__queue_waiter *w, int64_t deadline)
     }
     if (budget > 0)
         ct__spin_slept(budget_p, bounds);
+    /* Yield polls (internal/spin.h). */
+    for (unsigned y = 0; y < CT__SPIN_YIELDS && !ct__deadline_passed(deadline); y++) {
+        ct__os_yield();
+        if ((st = ct__load_acquire(s)) >= SERVED)
+            return st;
+    }
     if (!atomic_compare_exchange_strong_explicit(s, &expected, SLEEPING, memory_order_acquire,
                                                  memory_order_acquire))
         return expected;                   /* finished just now */

@@ -61,6 +61,7 @@
 #include "internal/sem_word.h"   /* the bits above, named */
 #include "internal/platform.h"
 #include "internal/spin.h"
+#include "platform/os.h"
 #include "wait/wait.h"
 
 /* Adaptive spin before sleeping: this thread's policy for Semaphore waits, in
@@ -152,6 +153,12 @@ CT__NOINLINE static int acquire_slow(ct_sem_t *s, int64_t deadline)
     ct__spin_slept(policy, bounds);
     if (try_take(w))
         return CT_OK;
+    /* Yield polls (internal/spin.h). */
+    for (unsigned y = 0; y < CT__SPIN_YIELDS && !ct__deadline_passed(deadline); y++) {
+        ct__os_yield();
+        if (try_take(w))
+            return CT_OK;
+    }
     for (bool slept = false;;) {
         if (slept ? take_after_sleep(s) : try_take(w))
             return CT_OK;

@@ -93,6 +93,27 @@ struct ct__spin_bounds {
  * catch a partner's wake-up and leave such a convoy. */
 #define CT__SPIN_REBOUND ((struct ct__spin_bounds){ 16u, 1024u })
 
+/* Yield polls: after its spin (or at once while spinning is off), a Lock
+ * acquire (and so an RLock's) and a Semaphore, Event, Condition, Barrier or
+ * Queue wait gives its CPU away (ct__os_yield: sched_yield /
+ * SwitchToThread) and looks again, up to this many times, before it parks
+ * (a timed wait stops at its deadline).  Where the thread it waits for shares
+ * this CPU (one CPU, more runnable threads than CPUs, a preempted holder),
+ * the yield lets it run at once, and its release/post/set/notify then finds
+ * nobody asleep and makes no system call: a one-CPU round trip becomes two
+ * yields and two context switches instead of two wakes, two sleeps and two
+ * switches.  Where it runs elsewhere or is slow, the polls cost ~0.3 µs
+ * each on an idle CPU (the yield returns at once) before the same park as
+ * before.  Measured (cthreading-bench --matrix=handoff, both threads on
+ * CPU 0, ct p50 / pthread twin p50), 0 -> 8 polls: Semaphore 1.04-1.10 ->
+ * 0.65, Event 0.46 -> 0.29, Condition 1.08 -> 0.35, Barrier 1.03 -> 0.36;
+ * Semaphore alone with 1, 4, 16 polls: 0.67, 0.64, 0.64; the two-CPU cells
+ * did not move.  The Lock's oversubscribed cells: lock.c, yield_acquire.
+ * Not adaptive: a wasted poll costs less than a sleep it may save, and the
+ * spin policy above still halves when its PAUSE spin fails, so on one CPU
+ * the PAUSE spin turns off and the polls do the work. */
+#define CT__SPIN_YIELDS 8u
+
 /* Waits between probes while spinning is off, at most (see above). */
 #define CT__SPIN_PROBE_MAX 1024u
 
