@@ -10,8 +10,9 @@
  *             (IDLE_WAITING, IDLE_SLEEPING, IDLE_CALLED).  A submit that
  *             finds an idle worker pops it and calls it (IDLE_CALLED under
  *             ex->lock, and a wake after the lock is dropped, only if it
- *             slept); shutdown calls them all.  The last one to go idle is the one most likely
- *             still spinning (no wake-up at all) and the others, left
+ *             slept); shutdown calls them all.  The last one to go idle
+ *             is the one most likely still polling (no wake-up at all),
+ *             and the others, left
  *             alone, are the ones that retire after the idle timeout.
  *             A called worker runs the head of `pending` — or nothing, if
  *             that task was cancelled or taken meanwhile — and a worker
@@ -99,11 +100,14 @@ struct ct__executor_worker {
     uint64_t ident;                  /* the worker thread's ident, under ex->lock */
     ct_thread_t thread;
     struct ct__executor *ex;
-    /* The worker's idle node.  In the slot, not on the worker's stack, so
-     * that it outlives every idle round: a submit wakes a sleeping worker
-     * after it dropped ex->lock, and that late wake may find the worker
-     * called already and gone on (even retired) — at worst a spurious
-     * wake of its next idle wait, never a wake on a dead stack. */
+    /* The worker's idle node, reused by every idle round.  A submit wakes
+     * a sleeping worker after it dropped ex->lock, so that late wake may
+     * find the worker called already and gone on: asleep on its next idle
+     * round (a spurious return; its loop waits again), retired, or even
+     * the executor destroyed and this table freed.  That is safe because
+     * a wake only uses the word's address (every wait backend, as in
+     * cond.c and queue.c); the slot keeps the address stable while the
+     * executor lives. */
     struct ct__executor_idle idle;
     char pad_[128 - 2 * sizeof(uint32_t) - sizeof(uint64_t) - sizeof(ct_thread_t) -
               sizeof(struct ct__executor *) - sizeof(struct ct__executor_idle)];
@@ -207,7 +211,9 @@ static uint32_t wait_done(struct ct__future *f, int64_t deadline)
     if (deadline != CT__NO_DEADLINE && ct__deadline_passed(deadline))
         return st;
     woke_worker = false;
-    for (unsigned i = 0; i < budget; i++) {
+    /* A yield may give the CPU away for a scheduler slice: a timed wait
+     * looks at its deadline before each one. */
+    for (unsigned i = 0; i < budget && !ct__deadline_passed(deadline); i++) {
         if (is_final(st = fstate(f))) {
             ct__spin_won_after(budget_p, i, bounds);
             return st;
@@ -352,8 +358,8 @@ static void idle_unlink(struct ct__executor *ex, struct ct__executor_idle *n)
  * Returns true if it was asleep: the caller then wakes it with idle_wake,
  * after it dropped ex->lock (a worker woken while the submitter still holds
  * the lock would run only to sleep on the lock it needs first).  The node
- * lives in the worker's slot, so the late wake is safe whatever the worker
- * did meanwhile (struct ct__executor_worker). */
+ * may come after the worker went on (struct ct__executor_worker: why that
+ * is safe). */
 static bool idle_call(struct ct__executor_idle *n)
 {
     return atomic_exchange_explicit(CT__A32(&n->word), IDLE_CALLED, memory_order_release) ==

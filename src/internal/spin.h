@@ -62,7 +62,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-/* The budget bounds of one primitive, in PAUSE rounds (min <= max). */
+/* The budget bounds of one primitive, in rounds (min <= max): PAUSE rounds,
+ * or yield rounds for the executor's waits (src/executor.c). */
 struct ct__spin_bounds {
     unsigned min, max;
 };
