@@ -357,7 +357,7 @@ static void idle_unlink(struct ct__executor *ex, struct ct__executor_idle *n)
 /* ex->lock held: calls the idle worker of node n (unlinked already).
  * Returns true if it was asleep: the caller then wakes it with idle_wake,
  * after it dropped ex->lock (a worker woken while the submitter still holds
- * the lock would run only to sleep on the lock it needs first).  The node
+ * the lock would run only to sleep on the lock it needs first).  That wake
  * may come after the worker went on (struct ct__executor_worker: why that
  * is safe). */
 static bool idle_call(struct ct__executor_idle *n)
