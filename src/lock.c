@@ -196,11 +196,9 @@ static bool spin_acquire(_Atomic uint32_t *w, bool timed)
  * >= 0.33 in every multi-thread cell of those runs but one (0.22). */
 static bool yield_acquire(_Atomic uint32_t *w, int64_t deadline)
 {
-    for (unsigned y = 0; y < CT__SPIN_YIELDS; y++) {
+    for (unsigned y = 0; y < CT__SPIN_YIELDS && !ct__deadline_passed(deadline); y++) {
         uint32_t s;
 
-        if (ct__deadline_passed(deadline))
-            return false;
         ct__os_yield();
         s = ct__load_relaxed(w);
         if (!(s & LOCKED) && cas(w, &s, s | LOCKED, memory_order_acquire))
